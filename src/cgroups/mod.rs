@@ -1,0 +1,197 @@
+//! Cgroups: where a container's cgroup lives and how it is made, joined,
+//! listed and removed. One `Manager` trait, a v2 implementation (the
+//! primary path) and a v1 one that also covers hybrid hosts (v1
+//! controllers plus a cgroup2 hierarchy).
+//!
+//! Resource limits beyond device rules arrive with the cgroups issue;
+//! until then `check_supported` refuses them, naming the field.
+
+mod layout;
+mod v1;
+mod v2;
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub use layout::Layout;
+
+/// Where a container's cgroup lives: one directory per hierarchy.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Placement {
+    /// The directory in the cgroup2 hierarchy (pure v2 or hybrid).
+    pub unified: Option<PathBuf>,
+    /// (controller list, directory) for each v1 hierarchy.
+    #[serde(default)]
+    pub v1: Vec<(String, PathBuf)>,
+}
+
+pub trait Manager {
+    /// Make the cgroup directories.
+    fn create(&self) -> Result<()>;
+    /// Move a process into the cgroup.
+    fn add(&self, pid: i32) -> Result<()>;
+    /// Apply `linux.resources`.
+    fn apply(&self, resources: &LinuxResources) -> Result<()>;
+    /// Every pid in the cgroup.
+    fn pids(&self) -> Result<Vec<i32>>;
+    /// True when the cgroup is frozen.
+    fn frozen(&self) -> bool;
+    /// Kill what is left and remove the directories.
+    fn destroy(&self) -> Result<()>;
+}
+
+/// The manager for a placement on this host.
+pub fn manager(p: &Placement) -> Box<dyn Manager> {
+    if p.v1.is_empty() {
+        Box::new(v2::V2 {
+            dir: p.unified.clone(),
+        })
+    } else {
+        Box::new(v1::V1 {
+            dirs: p.v1.clone(),
+            unified: p.unified.clone(),
+        })
+    }
+}
+
+/// Refuse a `--systemd-cgroup` style path (`slice:prefix:name`) and
+/// anything with `..`.
+pub fn check_path(path: &Path) -> Result<()> {
+    let s = path.to_string_lossy();
+    if s.contains(':') {
+        return Err(Error::InvalidConfig(format!(
+            "config.json: linux.cgroupsPath: {s:?} looks like a systemd path (slice:prefix:name); \
+             berth has no systemd cgroup driver yet, give a cgroupfs path such as /mygroup/{{id}}"
+        )));
+    }
+    if path.components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(Error::InvalidConfig(format!(
+            "config.json: linux.cgroupsPath: {s:?} must not contain '..'"
+        )));
+    }
+    Ok(())
+}
+
+/// Compute where the container's cgroup goes, as runc's cgroupfs driver
+/// does: an absolute `cgroupsPath` under each hierarchy's root; a relative
+/// one (or the id, when empty) under berth's own cgroup.
+pub fn place(layout: &Layout, cgroups_path: Option<&Path>, id: &str) -> Result<Placement> {
+    let inner: PathBuf = match cgroups_path {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from(id),
+    };
+    let under = |mount: &Path, own: &Path| -> PathBuf {
+        if inner.is_absolute() {
+            mount.join(inner.strip_prefix("/").unwrap_or(&inner))
+        } else {
+            mount
+                .join(own.strip_prefix("/").unwrap_or(own))
+                .join(&inner)
+        }
+    };
+    Ok(Placement {
+        unified: layout
+            .unified
+            .as_ref()
+            .map(|(m, own)| under(m, own)),
+        v1: layout
+            .v1
+            .iter()
+            .map(|h| (h.controllers.clone(), under(&h.mount, &h.own)))
+            .collect(),
+    })
+}
+
+fn refuse(field: &str, what: &str) -> Error {
+    Error::InvalidConfig(format!(
+        "config.json: linux.resources.{field}: {what} limits are not supported by this build of berth yet"
+    ))
+}
+
+/// Refuse every resource field berth does not apply yet.
+pub fn check_supported(r: &LinuxResources) -> Result<()> {
+    if r.memory().is_some() {
+        return Err(refuse("memory", "memory"));
+    }
+    if r.cpu().is_some() {
+        return Err(refuse("cpu", "cpu"));
+    }
+    if r.pids().is_some() {
+        return Err(refuse("pids", "pids"));
+    }
+    if r.block_io().is_some() {
+        return Err(refuse("blockIO", "block I/O"));
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        return Err(refuse("hugepageLimits", "hugetlb"));
+    }
+    if r.network().is_some() {
+        return Err(refuse("network", "network class/priority"));
+    }
+    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) {
+        return Err(refuse("rdma", "rdma"));
+    }
+    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) {
+        return Err(refuse("unified", "raw cgroup v2"));
+    }
+    Ok(())
+}
+
+/// Read a cgroup.procs-style file of pids.
+fn read_pids(file: &Path) -> Result<Vec<i32>> {
+    match std::fs::read_to_string(file) {
+        Ok(s) => Ok(s.lines().filter_map(|l| l.trim().parse().ok()).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::sys(format!("read {}", file.display()), e)),
+    }
+}
+
+fn write(file: &Path, value: &str) -> Result<()> {
+    std::fs::write(file, value)
+        .map_err(|e| Error::sys(format!("write {value:?} to {}", file.display()), e))
+}
+
+/// Remove a cgroup directory, retrying while the kernel still sees tasks
+/// exiting (EBUSY) for up to about a second.
+fn remove_dir(dir: &Path) -> Result<()> {
+    for _ in 0..200 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            Err(e) => return Err(Error::sys(format!("remove {}", dir.display()), e)),
+        }
+    }
+    Err(Error::Other(format!(
+        "remove {}: still busy after 1s",
+        dir.display()
+    )))
+}
+
+/// Make a directory and its missing parents; return those it created.
+fn mkdir_all(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut made = Vec::new();
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while !cur.exists() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        match std::fs::create_dir(&d) {
+            Ok(()) => made.push(d),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::sys(format!("create cgroup {}", d.display()), e)),
+        }
+    }
+    Ok(made)
+}

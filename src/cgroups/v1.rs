@@ -1,0 +1,178 @@
+//! cgroup v1 (and hybrid): one directory per mounted hierarchy, plus the
+//! cgroup2 directory on hybrid hosts.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+
+use super::{mkdir_all, read_pids, remove_dir, write, Manager};
+use crate::error::Result;
+
+pub struct V1 {
+    pub dirs: Vec<(String, PathBuf)>,
+    pub unified: Option<PathBuf>,
+}
+
+impl V1 {
+    fn dir_of(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(c, _)| c.split(',').any(|x| x == controller))
+            .map(|(_, d)| d.as_path())
+    }
+
+    fn all_dirs(&self) -> impl Iterator<Item = &Path> {
+        self.dirs
+            .iter()
+            .map(|(_, d)| d.as_path())
+            .chain(self.unified.as_deref())
+    }
+}
+
+/// A new v1 cpuset cgroup starts with empty cpus/mems, and a task cannot
+/// join it until both are filled: copy them down from the parent.
+fn init_cpuset(made: &[PathBuf]) -> Result<()> {
+    for dir in made {
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let parent = dir.parent().unwrap_or(dir).join(file);
+            let value = std::fs::read_to_string(&parent).unwrap_or_default();
+            let own = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+            if own.trim().is_empty() && !value.trim().is_empty() {
+                write(&dir.join(file), value.trim())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn device_rule(rule: &LinuxDeviceCgroup) -> String {
+    let typ = match rule.typ() {
+        Some(LinuxDeviceType::B) => "b",
+        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
+        _ => "a",
+    };
+    let num = |n: Option<i64>| n.map_or("*".to_string(), |n| n.to_string());
+    let access = rule.access().clone().unwrap_or_else(|| "rwm".into());
+    if typ == "a" {
+        return "a".into();
+    }
+    format!("{typ} {}:{} {access}", num(rule.major()), num(rule.minor()))
+}
+
+/// The devices every container gets, after the configured rules.
+pub const DEFAULT_ALLOWED: &[&str] = &[
+    "c 1:3 rwm",    // null
+    "c 1:5 rwm",    // zero
+    "c 1:7 rwm",    // full
+    "c 1:8 rwm",    // random
+    "c 1:9 rwm",    // urandom
+    "c 5:0 rwm",    // tty
+    "c 5:1 rwm",    // console
+    "c 5:2 rwm",    // ptmx
+    "c 136:* rwm",  // pts
+    "c 10:200 rwm", // net/tun
+];
+
+impl Manager for V1 {
+    fn create(&self) -> Result<()> {
+        for (ctrl, dir) in &self.dirs {
+            let made = mkdir_all(dir)?;
+            if ctrl.split(',').any(|c| c == "cpuset") {
+                init_cpuset(&made)?;
+            }
+        }
+        if let Some(u) = &self.unified {
+            mkdir_all(u)?;
+        }
+        Ok(())
+    }
+
+    fn add(&self, pid: i32) -> Result<()> {
+        let pid = pid.to_string();
+        for dir in self.all_dirs() {
+            write(&dir.join("cgroup.procs"), &pid)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&self, r: &LinuxResources) -> Result<()> {
+        if let Some(rules) = r.devices() {
+            let Some(dir) = self.dir_of("devices") else {
+                return Err(crate::error::Error::InvalidConfig(
+                    "config.json: linux.resources.devices: no devices cgroup hierarchy on this host"
+                        .into(),
+                ));
+            };
+            write(&dir.join("devices.deny"), "a")?;
+            for rule in rules {
+                let file = if rule.allow() { "devices.allow" } else { "devices.deny" };
+                write(&dir.join(file), &device_rule(rule))?;
+            }
+            for rule in DEFAULT_ALLOWED {
+                write(&dir.join("devices.allow"), rule)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        // Any hierarchy lists the same tasks; prefer one every host has.
+        let dir = self
+            .dir_of("pids")
+            .or(self.dir_of("memory"))
+            .or(self.dirs.first().map(|(_, d)| d.as_path()));
+        match dir {
+            Some(d) => read_pids(&d.join("cgroup.procs")),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn frozen(&self) -> bool {
+        self.dir_of("freezer")
+            .and_then(|d| std::fs::read_to_string(d.join("freezer.state")).ok())
+            .is_some_and(|s| s.trim() != "THAWED")
+    }
+
+    fn destroy(&self) -> Result<()> {
+        if let Some(u) = &self.unified {
+            let _ = write(&u.join("cgroup.kill"), "1");
+        }
+        for pid in self.pids()? {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let mut first_err = None;
+        for dir in self.all_dirs() {
+            if let Err(e) = remove_dir(dir) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::LinuxDeviceCgroupBuilder;
+
+    #[test]
+    fn device_rules() {
+        let all = LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()
+            .unwrap();
+        assert_eq!(device_rule(&all), "a");
+        let one = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(LinuxDeviceType::C)
+            .major(1)
+            .access("rw")
+            .build()
+            .unwrap();
+        assert_eq!(device_rule(&one), "c 1:* rw");
+    }
+}

@@ -1,0 +1,48 @@
+use anyhow::Result;
+use berth::container::{state_json, status_of};
+use berth::state::Root;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// table or json
+    #[arg(short, long, default_value = "table")]
+    pub format: String,
+    /// Print only the ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(root: &Root, a: Args) -> Result<u8> {
+    let mut rows = Vec::new();
+    for id in root.ids()? {
+        // Skip containers deleted meanwhile and half-created ones.
+        let Ok(dir) = root.open(&id) else { continue };
+        let Ok(Some(saved)) = dir.try_load() else { continue };
+        rows.push(state_json(&saved, status_of(&dir, &saved)));
+    }
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["id"].as_str().unwrap_or(""));
+        }
+        return Ok(0);
+    }
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string(&rows)?),
+        "table" => {
+            println!("{:<20} {:<8} {:<10} {:<40} {:<31} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+            for r in &rows {
+                println!(
+                    "{:<20} {:<8} {:<10} {:<40} {:<31} {}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["pid"],
+                    r["status"].as_str().unwrap_or(""),
+                    r["bundle"].as_str().unwrap_or(""),
+                    r["created"].as_str().unwrap_or(""),
+                    r["owner"].as_str().unwrap_or("")
+                );
+            }
+        }
+        other => anyhow::bail!("--format: {other:?} is not table or json"),
+    }
+    Ok(0)
+}

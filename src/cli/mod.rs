@@ -1,0 +1,106 @@
+//! The commands and their flags, as runc spells them.
+
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "berth", version, about = "berth: a low-level OCI container runtime (a drop-in for runc)")]
+pub struct Cli {
+    /// Directory for the state of containers.
+    #[arg(long, global = true, default_value = "/run/berth")]
+    pub root: PathBuf,
+    /// Write log messages (and errors) to this file instead of stderr.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Format of the log: text or json.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log debug messages.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd to manage cgroups (not supported yet: refused).
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto (only false and auto, which means
+    /// false for root, are supported).
+    #[arg(long, default_value = "auto", num_args = 0..=1, default_missing_value = "true")]
+    pub rootless: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container from a bundle; its process waits for `start`.
+    Create(create::Args),
+    /// Start a created container's process.
+    Start(start::Args),
+    /// Print a container's state as JSON.
+    State(state::Args),
+    /// Send a signal to a container's init (or every process with --all).
+    Kill(kill::Args),
+    /// Delete a stopped container (--force: also a running one).
+    Delete(delete::Args),
+    /// Create and start a container, and wait for it unless --detach.
+    Run(run::Args),
+    /// List containers.
+    List(list::Args),
+    /// Write a default config.json to a bundle.
+    Spec(spec::Args),
+    /// Print the features berth supports (runtime-spec features.md).
+    Features,
+}
+
+pub fn dispatch(cli: Cli) -> Result<u8> {
+    if cli.systemd_cgroup {
+        bail!("--systemd-cgroup: berth has no systemd cgroup driver yet; use the cgroupfs driver (leave --systemd-cgroup off)");
+    }
+    match cli.rootless.as_str() {
+        "false" | "auto" => {}
+        "true" => bail!("--rootless=true: rootless containers are not supported yet; run berth as root"),
+        other => bail!("--rootless: {other:?} is not one of true, false, auto"),
+    }
+    let root = berth::state::Root::new(&cli.root);
+    match cli.command {
+        Command::Create(a) => create::run(&root, a),
+        Command::Start(a) => start::run(&root, a),
+        Command::State(a) => state::run(&root, a),
+        Command::Kill(a) => kill::run(&root, a),
+        Command::Delete(a) => delete::run(&root, a),
+        Command::Run(a) => run::run(&root, a),
+        Command::List(a) => list::run(&root, a),
+        Command::Spec(a) => spec::run(a),
+        Command::Features => features::run(),
+    }
+}
+
+/// Before entering a container: check the fds the caller says it passes,
+/// then re-exec from a sealed copy of berth (CVE-2019-5736).
+pub fn prepare_to_enter(preserve_fds: u32) -> Result<()> {
+    for fd in 3..3 + preserve_fds as i32 {
+        // SAFETY: F_GETFD only reads the flags of an fd number.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            bail!("--preserve-fds {preserve_fds}: fd {fd} is not open");
+        }
+    }
+    berth::process::sealed::reexec_sealed()?;
+    Ok(())
+}

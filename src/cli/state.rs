@@ -1,0 +1,14 @@
+use anyhow::Result;
+use berth::container::Container;
+use berth::state::Root;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub id: String,
+}
+
+pub fn run(root: &Root, a: Args) -> Result<u8> {
+    let c = Container::open(root, &a.id)?;
+    println!("{}", serde_json::to_string_pretty(&c.state_json())?);
+    Ok(0)
+}

@@ -1,0 +1,155 @@
+//! `create`: validate the bundle, make the state dir and cgroup, launch
+//! the init, record it. Any failure removes everything it made.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::sys::socket::{bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+use oci_spec::runtime::LinuxNamespaceType as T;
+
+use super::{hook_state, Status};
+use crate::cgroups::{self, Layout};
+use crate::error::{Error, Result};
+use crate::namespaces::Plan;
+use crate::process::{self, Launch};
+use crate::spec::Bundle;
+use crate::state::{self, ContainerDir, Root, Saved};
+
+#[derive(Default, Debug, Clone)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    /// `run` in the foreground: a terminal is proxied to berth's own.
+    pub foreground: bool,
+}
+
+pub struct Created {
+    pub pid: i32,
+    pub pty: Option<OwnedFd>,
+}
+
+pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
+    state::validate_id(id)?;
+    // Everything that can be checked without side effects comes first.
+    let bundle = Bundle::load(&o.bundle)?;
+    let rootfs = bundle.rootfs()?;
+    let spec = &bundle.spec;
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    if terminal && o.console_socket.is_none() && !o.foreground {
+        return Err(Error::InvalidConfig(
+            "config.json: process.terminal is true: give --console-socket to receive the pty, or use `berth run` in the foreground".into(),
+        ));
+    }
+    if !terminal && o.console_socket.is_some() {
+        return Err(Error::InvalidConfig(
+            "--console-socket was given but config.json: process.terminal is false".into(),
+        ));
+    }
+    let linux = spec.linux().as_ref();
+    let plan = Plan::from_spec(linux)?;
+    if !plan.has(T::Mount) {
+        return Err(Error::InvalidConfig(
+            "config.json: linux.namespaces: berth needs a mount namespace (add {\"type\": \"mount\"})".into(),
+        ));
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !plan.has(T::Uts) {
+        return Err(Error::InvalidConfig(
+            "config.json: hostname: setting it needs a uts namespace in linux.namespaces".into(),
+        ));
+    }
+    let listen_fds = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok());
+    let layout = Layout::detect()?;
+    let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
+
+    let dir = root.create(id)?;
+    let mgr = cgroups::manager(&placement);
+    let mut cgroup_made = false;
+    let result = (|| -> Result<Created> {
+        state::write_atomic(&dir.file(state::CONFIG_FILE), &bundle.raw)?;
+        mgr.create()?;
+        cgroup_made = true;
+        if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+            mgr.apply(r)?;
+        }
+        let listener = start_listener(&dir)?;
+        let annotations = spec.annotations().clone().unwrap_or_default();
+        let launch = Launch {
+            id,
+            spec,
+            bundle: &bundle.dir,
+            rootfs: &rootfs,
+            plan: &plan,
+            placement: &placement,
+            no_pivot: o.no_pivot,
+            no_new_keyring: o.no_new_keyring,
+            preserve_fds: o.preserve_fds,
+            listen_fds,
+            start_listener: listener.as_raw_fd(),
+            want_pty: terminal,
+            lock_fd: dir.fd().as_raw_fd(),
+        };
+        let state_for_hooks = |pid| hook_state(id, pid, Status::Created, &bundle.dir, &annotations);
+        let launched = process::launch(&launch, &*mgr, &state_for_hooks)?;
+        drop(listener);
+        let pid_start_time = super::proc_stat(launched.pid).map(|s| s.1).unwrap_or(0);
+        let saved = Saved {
+            id: id.to_string(),
+            pid: launched.pid,
+            pid_start_time,
+            bundle: bundle.dir.clone(),
+            rootfs: rootfs.clone(),
+            created: crate::logging::now_rfc3339(),
+            owner: "root".into(),
+            annotations,
+            cgroup: placement.clone(),
+            own_pid_ns: plan.has(T::Pid),
+            created_ok: true,
+        };
+        dir.save(&saved)?;
+        if let Some(p) = &o.pid_file {
+            state::write_atomic(p, launched.pid.to_string().as_bytes())?;
+        }
+        if let (Some(sock), Some(master)) = (&o.console_socket, &launched.pty) {
+            crate::tty::send_to_console_socket(sock, master.as_raw_fd(), "console")?;
+        }
+        Ok(Created { pid: launched.pid, pty: launched.pty })
+    })();
+    match result {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            undo(&dir, &*mgr, cgroup_made);
+            Err(e)
+        }
+    }
+}
+
+/// Remove what a failed create made: the init (if recorded), the cgroup,
+/// the state dir.
+fn undo(dir: &ContainerDir, mgr: &dyn cgroups::Manager, cgroup_made: bool) {
+    if let Ok(Some(saved)) = dir.try_load() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(saved.pid), nix::sys::signal::Signal::SIGKILL);
+        super::wait_gone(&saved, std::time::Duration::from_secs(2));
+    }
+    if cgroup_made {
+        if let Err(e) = mgr.destroy() {
+            crate::logging::warn(&format!("cleanup after failed create: {e}"));
+        }
+    }
+    let _ = dir.remove();
+}
+
+/// The socket the init waits on for `start`. Bound through the state dir's
+/// fd so a long --root cannot overflow sun_path.
+fn start_listener(dir: &ContainerDir) -> Result<OwnedFd> {
+    let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| Error::sys("socket", e))?;
+    let path = format!("/proc/self/fd/{}/{}", dir.fd().as_raw_fd(), state::START_SOCKET);
+    let addr = UnixAddr::new(path.as_str()).map_err(|e| Error::sys("start socket address", e))?;
+    bind(sock.as_raw_fd(), &addr).map_err(|e| Error::sys("bind start socket", e))?;
+    listen(&sock, Backlog::new(1).unwrap_or(Backlog::MAXCONN)).map_err(|e| Error::sys("listen on start socket", e))?;
+    Ok(sock)
+}

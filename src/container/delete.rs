@@ -1,0 +1,56 @@
+//! `delete`: remove a stopped (or created, as runc does, since containerd
+//! relies on it) container; with --force also a running one. Kills what is
+//! left, removes the cgroup, runs poststop hooks, removes the state dir.
+
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::{hook_state, status_of, Status};
+use crate::cgroups;
+use crate::error::{Error, Result};
+use crate::state::Root;
+
+pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
+    let dir = root.open(id)?;
+    let Some(saved) = dir.try_load()? else {
+        // A create that died half way: nothing recorded but the dir (and
+        // perhaps a config); only --force may clear it.
+        if !force {
+            return Err(Error::WrongState {
+                id: id.into(),
+                status: "creating".into(),
+                msg: "its create has not finished; use delete --force to remove what is left".into(),
+            });
+        }
+        return dir.remove();
+    };
+    let status = status_of(&dir, &saved);
+    if matches!(status, Status::Running | Status::Paused) && !force {
+        return Err(Error::WrongState {
+            id: id.into(),
+            status: status.to_string(),
+            msg: "cannot delete a running container: stop it first, or use delete --force".into(),
+        });
+    }
+    let cg = cgroups::manager(&saved.cgroup);
+    if status != Status::Stopped {
+        let _ = kill(Pid::from_raw(saved.pid), Signal::SIGKILL);
+    }
+    // Without its own pid namespace, killing the init leaves the rest.
+    if !saved.own_pid_ns {
+        for pid in cg.pids().unwrap_or_default() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+    if !super::wait_gone(&saved, Duration::from_secs(10)) {
+        return Err(Error::Other(format!("container {id:?}: init {} did not die after SIGKILL", saved.pid)));
+    }
+    cg.destroy()?;
+    if let Ok(spec) = dir.config() {
+        let state = hook_state(id, saved.pid, Status::Stopped, &saved.bundle, &saved.annotations);
+        crate::hooks::run_all_logged("poststop", spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()), &state);
+    }
+    dir.remove()
+}

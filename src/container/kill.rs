@@ -1,0 +1,54 @@
+//! `kill`: a signal to the init, or with --all to every process in the
+//! container's cgroup.
+
+use nix::sys::signal::{kill as send, Signal};
+use nix::unistd::Pid;
+
+use super::{Container, Status};
+use crate::error::{Error, Result};
+use crate::state::Root;
+
+/// Parse a signal as runc does: a number, or a name with or without SIG.
+pub fn parse_signal(s: &str) -> Result<Signal> {
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| Error::Other(format!("unknown signal {s:?}")));
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse::<Signal>()
+        .map_err(|_| Error::Other(format!("unknown signal {s:?}")))
+}
+
+pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
+    let c = Container::open(root, id)?;
+    let status = c.status();
+    if status == Status::Stopped && !all {
+        return Err(Error::WrongState {
+            id: id.into(),
+            status: status.to_string(),
+            msg: "container not running".into(),
+        });
+    }
+    if all {
+        for pid in c.cgroup().pids()? {
+            let _ = send(Pid::from_raw(pid), sig);
+        }
+        return Ok(());
+    }
+    send(Pid::from_raw(c.saved.pid), sig).map_err(|e| Error::sys(format!("kill {}", c.saved.pid), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("sigterm").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("SIGUSR1").unwrap(), Signal::SIGUSR1);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("99").is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! The container lifecycle: create, start, state, kill, delete, and the
+//! foreground wait of `run`. Each command opens (and locks) the
+//! container's state dir, works out its status, and acts.
+
+pub mod create;
+pub mod delete;
+pub mod kill;
+pub mod run;
+pub mod start;
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::cgroups;
+use crate::error::Result;
+use crate::state::{ContainerDir, Root, Saved, START_SOCKET};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// (state letter, start time) from /proc/<pid>/stat.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and ')': split after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// True when `pid` is still the process we started (not a recycled pid,
+/// not a zombie).
+pub fn init_alive(saved: &Saved) -> bool {
+    match proc_stat(saved.pid) {
+        Some((state, start)) => start == saved.pid_start_time && state != 'Z' && state != 'X',
+        None => false,
+    }
+}
+
+pub struct Container {
+    pub dir: ContainerDir,
+    pub saved: Saved,
+}
+
+impl Container {
+    /// Open and lock an existing, fully created container.
+    pub fn open(root: &Root, id: &str) -> Result<Container> {
+        let dir = root.open(id)?;
+        let saved = dir.load()?;
+        Ok(Container { dir, saved })
+    }
+
+    pub fn status(&self) -> Status {
+        status_of(&self.dir, &self.saved)
+    }
+
+    pub fn cgroup(&self) -> Box<dyn cgroups::Manager> {
+        cgroups::manager(&self.saved.cgroup)
+    }
+
+    /// The OCI state, with runc's extra fields (rootfs, created, owner).
+    pub fn state_json(&self) -> serde_json::Value {
+        state_json(&self.saved, self.status())
+    }
+}
+
+pub fn status_of(dir: &ContainerDir, saved: &Saved) -> Status {
+    if !init_alive(saved) {
+        return Status::Stopped;
+    }
+    if dir.file(START_SOCKET).exists() {
+        return Status::Created;
+    }
+    if cgroups::manager(&saved.cgroup).frozen() {
+        return Status::Paused;
+    }
+    Status::Running
+}
+
+pub fn state_json(saved: &Saved, status: Status) -> serde_json::Value {
+    let pid = if status == Status::Stopped { 0 } else { saved.pid };
+    let mut v = json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": saved.id,
+        "pid": pid,
+        "status": status.as_str(),
+        "bundle": saved.bundle,
+        "rootfs": saved.rootfs,
+        "created": saved.created,
+        "owner": saved.owner,
+    });
+    if !saved.annotations.is_empty() {
+        v["annotations"] = json!(saved.annotations);
+    }
+    v
+}
+
+/// The state given to hooks on stdin (the OCI fields only).
+pub fn hook_state(id: &str, pid: i32, status: Status, bundle: &Path, annotations: &std::collections::HashMap<String, String>) -> String {
+    let mut v = json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": id,
+        "status": status.as_str(),
+        "pid": pid,
+        "bundle": bundle,
+    });
+    if !annotations.is_empty() {
+        v["annotations"] = json!(annotations);
+    }
+    v.to_string()
+}
+
+/// Wait until `pid` is gone (exited or a zombie), up to `timeout`.
+pub fn wait_gone(saved: &Saved, timeout: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while init_alive(saved) {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_stat() {
+        let (state, start) = proc_stat(std::process::id() as i32).unwrap();
+        assert!(state == 'R' || state == 'S');
+        assert!(start > 0);
+    }
+}

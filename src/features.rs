@@ -1,0 +1,56 @@
+//! `berth features`: what this build really supports, in the
+//! runtime-spec features.md format. Keep it in step with spec::validate.
+
+use serde_json::{json, Value};
+
+pub const HOOKS: &[&str] = &[
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
+pub const MOUNT_OPTIONS: &[&str] = &[
+    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion",
+    "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion",
+    "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "private", "rbind",
+    "rdev", "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime",
+    "rnoexec", "rnosuid", "ro", "rprivate", "rrelatime", "rro", "rrw", "rshared", "rslave",
+    "rstrictatime", "rsuid", "runbindable", "rw", "shared", "silent", "slave", "strictatime",
+    "suid", "sync", "unbindable",
+];
+
+pub fn features() -> Value {
+    let caps: Vec<String> = {
+        let mut v: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+        v.sort();
+        v
+    };
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": crate::OCI_VERSION,
+        "hooks": HOOKS,
+        "mountOptions": MOUNT_OPTIONS,
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "capabilities": caps,
+            "cgroup": {
+                "v1": true,
+                "v2": true,
+                "systemd": false,
+                "systemdUser": false,
+                "rdma": false
+            },
+            "seccomp": { "enabled": false },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+            "intelRdt": { "enabled": false },
+            "mountExtensions": { "idmap": { "enabled": false } }
+        },
+        "annotations": {
+            "org.opencontainers.runtime-spec.features.berth.version": env!("CARGO_PKG_VERSION")
+        }
+    })
+}

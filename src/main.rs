@@ -1,0 +1,27 @@
+//! berth's command line: parse (clap), set up logging, dispatch to one
+//! file per command in cli/. Errors print one line to stderr, go to the
+//! --log file, and exit 1.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let json = args.log_format == cli::LogFormat::Json;
+    if let Err(e) = berth::logging::init(args.log.as_deref(), json, args.debug) {
+        eprintln!("berth: --log {}: {e}", args.log.as_deref().unwrap_or_else(|| std::path::Path::new("")).display());
+        return ExitCode::from(1);
+    }
+    match cli::dispatch(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            berth::logging::log(berth::logging::Level::Error, &msg);
+            eprintln!("berth: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

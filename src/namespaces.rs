@@ -1,0 +1,215 @@
+//! `linux.namespaces`: which to create, which to join (by path), the
+//! order of joins, and the id maps of a new user namespace.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespaceType as T};
+
+use crate::error::{Error, Result};
+
+/// CLONE_NEWTIME is not in nix's CloneFlags on every version.
+pub const CLONE_NEWTIME: i32 = 0x80;
+
+pub fn flag(t: T) -> i32 {
+    match t {
+        T::Mount => libc::CLONE_NEWNS,
+        T::Cgroup => libc::CLONE_NEWCGROUP,
+        T::Uts => libc::CLONE_NEWUTS,
+        T::Ipc => libc::CLONE_NEWIPC,
+        T::User => libc::CLONE_NEWUSER,
+        T::Pid => libc::CLONE_NEWPID,
+        T::Network => libc::CLONE_NEWNET,
+        T::Time => CLONE_NEWTIME,
+    }
+}
+
+/// The order in which namespaces given by path are joined: the user
+/// namespace first (the others may be owned by it), the mount namespace
+/// last (joining it changes how later paths would resolve).
+const JOIN_ORDER: [T; 6] = [T::User, T::Ipc, T::Uts, T::Network, T::Cgroup, T::Mount];
+
+#[derive(Default)]
+pub struct Plan {
+    pub new: Vec<T>,
+    pub join: Vec<(T, OwnedFd)>,
+}
+
+impl Plan {
+    /// Read `linux.namespaces`, opening every path now (before any
+    /// namespace changes what a path means).
+    pub fn from_spec(linux: Option<&Linux>) -> Result<Plan> {
+        let mut plan = Plan::default();
+        for ns in linux.and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
+            match ns.path() {
+                Some(p) if !p.as_os_str().is_empty() => {
+                    let f = std::fs::File::open(p).map_err(|e| {
+                        Error::InvalidConfig(format!(
+                            "config.json: linux.namespaces: {} namespace path {}: {e}",
+                            ns.typ(),
+                            p.display()
+                        ))
+                    })?;
+                    plan.join.push((ns.typ(), f.into()));
+                }
+                _ => plan.new.push(ns.typ()),
+            }
+        }
+        Ok(plan)
+    }
+
+    pub fn is_new(&self, t: T) -> bool {
+        self.new.contains(&t)
+    }
+
+    pub fn joined(&self, t: T) -> Option<&OwnedFd> {
+        self.join.iter().find(|(x, _)| *x == t).map(|(_, f)| f)
+    }
+
+    pub fn has(&self, t: T) -> bool {
+        self.is_new(t) || self.joined(t).is_some()
+    }
+
+    pub fn user_involved(&self) -> bool {
+        self.has(T::User)
+    }
+
+    /// A new pid or time namespace only applies to children of the process
+    /// that makes it. Without a user namespace the runtime makes them
+    /// itself (one clone); with one they must be owned by it, so the init
+    /// makes them after joining it and forks once more.
+    pub fn needs_fork(&self) -> bool {
+        self.user_involved() && (self.is_new(T::Pid) || self.is_new(T::Time))
+    }
+
+    /// Flags for the runtime's clone of the init.
+    pub fn clone_flags(&self) -> i32 {
+        if !self.user_involved() && self.is_new(T::Pid) {
+            libc::CLONE_NEWPID
+        } else {
+            0
+        }
+    }
+
+    /// Flags the init unshares itself, after the joins and the user
+    /// namespace: everything new except user, and except pid/time when the
+    /// runtime or the extra fork handles them.
+    pub fn unshare_flags(&self) -> i32 {
+        self.new
+            .iter()
+            .filter(|t| !matches!(t, T::User | T::Pid | T::Time))
+            .fold(0, |acc, t| acc | flag(*t))
+    }
+
+    /// Join every namespace given by path except pid and time (those the
+    /// runtime joins before clone), user first.
+    pub fn join_all(&self) -> Result<()> {
+        for t in JOIN_ORDER {
+            if let Some(fd) = self.joined(t) {
+                setns(fd, t)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn setns(fd: &OwnedFd, t: T) -> Result<()> {
+    nix::sched::setns(fd.as_fd(), CloneFlags::from_bits_retain(flag(t))).map_err(|e| {
+        Error::sys(
+            format!("config.json: linux.namespaces: join {t} namespace (is the path a {t} namespace?)"),
+            e,
+        )
+    })
+}
+
+pub fn unshare(flags: i32) -> Result<()> {
+    if flags == 0 {
+        return Ok(());
+    }
+    nix::sched::unshare(CloneFlags::from_bits_retain(flags))
+        .map_err(|e| Error::sys(format!("unshare namespaces (flags {flags:#x})"), e))
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Write the uid and gid maps of `pid`'s new user namespace through a
+/// verified procfs handle.
+pub fn write_id_maps(pid: i32, linux: Option<&Linux>) -> Result<()> {
+    use std::io::Write;
+    let Some(linux) = linux else { return Ok(()) };
+    let proc = pathrs::procfs::ProcfsHandle::new()
+        .map_err(|e| Error::Other(format!("open procfs: {e}")))?;
+    for (file, maps, field) in [
+        ("uid_map", linux.uid_mappings(), "linux.uidMappings"),
+        ("gid_map", linux.gid_mappings(), "linux.gidMappings"),
+    ] {
+        let Some(maps) = maps.as_ref().filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        let mut f = proc
+            .open(
+                pathrs::procfs::ProcfsBase::ProcPid(pid as u32),
+                file,
+                pathrs::flags::OpenFlags::O_WRONLY,
+            )
+            .map_err(|e| Error::Other(format!("open /proc/{pid}/{file}: {e}")))?;
+        f.write_all(map_text(maps).as_bytes())
+            .map_err(|e| Error::sys(format!("config.json: {field}: write {file}"), e))?;
+    }
+    Ok(())
+}
+
+/// `linux.timeOffsets`, written right after the time namespace is made
+/// and before any process enters it.
+pub fn write_time_offsets(linux: Option<&Linux>) -> Result<()> {
+    use std::io::Write;
+    let Some(offsets) = linux.and_then(|l| l.time_offsets().as_ref()) else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/timens_offsets")
+        .map_err(|e| Error::sys("config.json: linux.timeOffsets: open timens_offsets", e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::sys("config.json: linux.timeOffsets", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(new: &[T]) -> Plan {
+        Plan {
+            new: new.to_vec(),
+            join: vec![],
+        }
+    }
+
+    #[test]
+    fn one_clone_without_user_namespace() {
+        let p = plan(&[T::Pid, T::Mount, T::Network]);
+        assert_eq!(p.clone_flags(), libc::CLONE_NEWPID);
+        assert!(!p.needs_fork());
+        assert_eq!(p.unshare_flags(), libc::CLONE_NEWNS | libc::CLONE_NEWNET);
+    }
+
+    #[test]
+    fn user_and_pid_need_the_extra_fork() {
+        let p = plan(&[T::User, T::Pid, T::Mount]);
+        assert_eq!(p.clone_flags(), 0);
+        assert!(p.needs_fork());
+        assert_eq!(p.unshare_flags(), libc::CLONE_NEWNS);
+    }
+}

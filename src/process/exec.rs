@@ -1,0 +1,133 @@
+//! The last steps before the user's program runs: find it on the
+//! container's PATH, build its environment, close every fd it must not
+//! inherit, and execve.
+
+use std::ffi::CString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Resolve `prog` as execvp would, against the PATH in `env`.
+pub fn lookup(prog: &str, env: &[String]) -> Result<PathBuf> {
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if prog.contains('/') {
+        if is_exec(Path::new(prog)) {
+            return Ok(PathBuf::from(prog));
+        }
+        return Err(Error::Other(format!(
+            "exec: {prog:?}: no such executable file in the container (stat: {})",
+            std::fs::metadata(prog).err().map_or("not executable".into(), |e| e.to_string())
+        )));
+    }
+    let path = env
+        .iter()
+        .find_map(|kv| kv.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(prog);
+        if is_exec(&cand) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::Other(format!(
+        "exec: {prog:?}: executable file not found in $PATH"
+    )))
+}
+
+/// The environment the program gets: the config's, plus HOME when the
+/// config does not set it (from the container's /etc/passwd, else "/").
+pub fn environment(env: &[String], uid: u32, extra: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = env.to_vec();
+    for (k, v) in extra {
+        out.retain(|kv| !kv.starts_with(&format!("{k}=")));
+        out.push(format!("{k}={v}"));
+    }
+    if !out.iter().any(|kv| kv.starts_with("HOME=")) {
+        out.push(format!("HOME={}", home_of(uid)));
+    }
+    out
+}
+
+fn home_of(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+            })
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into())
+}
+
+/// Mark every fd from `first` up close-on-exec (the preserved ones below
+/// it stay open). CVE-2024-21626: no host fd may reach the container.
+pub fn cloexec_from(first: u32) -> Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with plain integers.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11: walk /proc/self/fd.
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| Error::sys("list /proc/self/fd", e))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &i32| fd >= first as i32)
+        .collect();
+    for fd in fds {
+        // SAFETY: setting a flag on an fd number.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Clear close-on-exec on the preserved fds 3..3+n.
+pub fn keep_open(n: u32) {
+    for fd in 3..3 + n as i32 {
+        // SAFETY: flag change on an fd number; a closed fd just fails.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+}
+
+pub fn execve(path: &Path, args: &[String], env: &[String]) -> Error {
+    let c = |s: &str| CString::new(s).unwrap_or_default();
+    let p = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).unwrap_or_default();
+    let args: Vec<CString> = args.iter().map(|a| c(a)).collect();
+    let env: Vec<CString> = env.iter().map(|a| c(a)).collect();
+    let e = nix::unistd::execve(&p, &args, &env).unwrap_err();
+    Error::sys(format!("exec {}", path.display()), e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_programs_on_path() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        assert!(lookup("sh", &env).unwrap().ends_with("sh"));
+        assert!(lookup("no-such-program-xyz", &env).is_err());
+        assert!(lookup("/bin/sh", &[]).is_ok());
+        assert!(lookup("/no/such", &[]).is_err());
+    }
+
+    #[test]
+    fn env_gets_home_and_extras() {
+        let env = environment(&["A=1".into(), "LISTEN_FDS=9".into()], 65534, &[("LISTEN_FDS".into(), "2".into())]);
+        assert!(env.contains(&"A=1".to_string()));
+        assert!(env.contains(&"LISTEN_FDS=2".to_string()));
+        assert!(env.iter().any(|e| e.starts_with("HOME=")));
+        let env = environment(&["HOME=/root".into()], 0, &[]);
+        assert_eq!(env, vec!["HOME=/root".to_string()]);
+    }
+}

@@ -1,0 +1,196 @@
+//! Starting the container's init: the runtime clones one child (with a
+//! new pid namespace when no user namespace is involved; otherwise the
+//! init forks once more after making its user namespace), then drives it
+//! through set-up over a typed channel until it waits for `start`.
+
+pub mod channel;
+pub mod exec;
+pub mod init;
+pub mod sealed;
+pub mod setup;
+
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
+
+use crate::cgroups::{Manager, Placement};
+use crate::error::{Error, Result};
+use crate::namespaces::{self, Plan};
+use channel::{Channel, Msg};
+
+/// How long any one set-up step may take before create gives up.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Everything the init needs, fixed before the clone.
+pub struct Launch<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub plan: &'a Plan,
+    pub placement: &'a Placement,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// fds 3..3+n passed into the container.
+    pub preserve_fds: u32,
+    /// Set when LISTEN_FDS was given: its value, passed on as is.
+    pub listen_fds: Option<u32>,
+    /// The listening socket `start` connects to.
+    pub start_listener: RawFd,
+    /// Allocate a pty and send its master back.
+    pub want_pty: bool,
+    /// The runtime's lock on the state dir: the init closes its copy at
+    /// once (a flock lives as long as any copy of the fd).
+    pub lock_fd: RawFd,
+}
+
+pub struct Launched {
+    pub pid: i32,
+    pub pty: Option<OwnedFd>,
+}
+
+/// Raw clone(2) with fork semantics (no new stack): the child returns 0
+/// and goes on from here in a copy of this single-threaded process.
+fn clone(flags: i32) -> Result<i32> {
+    // SAFETY: berth is single-threaded here, so a fork-like clone is as
+    // safe as fork(2). Arguments: flags, no new stack, no tid pointers.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::sys("clone", std::io::Error::last_os_error()));
+    }
+    Ok(rc as i32)
+}
+
+/// Namespaces the runtime itself must enter before the clone, because
+/// they only apply to children (pid, and time where no user namespace
+/// owns it). Restored right after the clone.
+struct ForChildren {
+    saved: Vec<(T, OwnedFd)>,
+}
+
+impl ForChildren {
+    fn enter(l: &Launch) -> Result<ForChildren> {
+        let mut saved = Vec::new();
+        let mut save = |t: T, file: &str| -> Result<()> {
+            let f = std::fs::File::open(format!("/proc/self/ns/{file}"))
+                .map_err(|e| Error::sys(format!("open /proc/self/ns/{file}"), e))?;
+            saved.push((t, f.into()));
+            Ok(())
+        };
+        if let Some(fd) = l.plan.joined(T::Pid) {
+            save(T::Pid, "pid_for_children")?;
+            namespaces::setns(fd, T::Pid)?;
+        }
+        if let Some(fd) = l.plan.joined(T::Time) {
+            save(T::Time, "time_for_children")?;
+            namespaces::setns(fd, T::Time)?;
+        } else if l.plan.is_new(T::Time) && !l.plan.user_involved() {
+            save(T::Time, "time_for_children")?;
+            namespaces::unshare(namespaces::CLONE_NEWTIME)?;
+            namespaces::write_time_offsets(l.spec.linux().as_ref())?;
+        }
+        Ok(ForChildren { saved })
+    }
+
+    fn restore(self) -> Result<()> {
+        for (t, fd) in &self.saved {
+            namespaces::setns(fd, *t)?;
+        }
+        Ok(())
+    }
+}
+
+/// Clone the init and drive it to the point where it waits for `start`.
+/// On failure the init is killed; the caller removes cgroup and state.
+pub fn launch(l: &Launch, cgroup: &dyn Manager, hook_state: &dyn Fn(i32) -> String) -> Result<Launched> {
+    let (parent, child) = Channel::pair()?;
+    let for_children = ForChildren::enter(l)?;
+    let pid = clone(l.plan.clone_flags());
+    let restored = for_children.restore();
+    let pid = pid?;
+    if pid == 0 {
+        drop(parent);
+        init::run(l, child);
+    }
+    drop(child);
+    let mut init_pid = pid;
+    let res = restored.and_then(|()| drive(l, &parent, cgroup, pid, &mut init_pid, hook_state));
+    if res.is_err() {
+        let _ = kill(Pid::from_raw(init_pid), Signal::SIGKILL);
+        if init_pid != pid {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = waitpid(Pid::from_raw(pid), None);
+    }
+    res
+}
+
+fn drive(
+    l: &Launch,
+    chan: &Channel,
+    cgroup: &dyn Manager,
+    child: i32,
+    init_pid: &mut i32,
+    hook_state: &dyn Fn(i32) -> String,
+) -> Result<Launched> {
+    cgroup.add(child)?;
+    chan.send(&Msg::Go)?;
+    let hooks = l.spec.hooks().as_ref();
+    let mut pty = None;
+    loop {
+        match chan.recv(STEP_TIMEOUT)? {
+            Some((Msg::NeedIdMaps, _)) => {
+                namespaces::write_id_maps(child, l.spec.linux().as_ref())?;
+                chan.send(&Msg::IdMapsDone)?;
+            }
+            Some((Msg::Forked { pid }, _)) => {
+                // The intermediate exits at once; reap it.
+                let _ = waitpid(Pid::from_raw(child), None);
+                *init_pid = pid;
+            }
+            Some((Msg::RunHooks, _)) => {
+                let state = hook_state(*init_pid);
+                // Both run in the runtime's namespaces, after the
+                // container's exist and before pivot_root.
+                crate::hooks::run_all("prestart", hooks.and_then(|h| h.prestart().as_ref()), &state)?;
+                crate::hooks::run_all(
+                    "createRuntime",
+                    hooks.and_then(|h| h.create_runtime().as_ref()),
+                    &state,
+                )?;
+                chan.send(&Msg::HooksDone { state })?;
+            }
+            Some((Msg::Pty, fd)) => pty = fd,
+            Some((Msg::Ready, _)) => break,
+            Some((Msg::Error { msg }, _)) => return Err(Error::Other(msg)),
+            Some((other, _)) => return Err(Error::Other(format!("unexpected message from init: {other:?}"))),
+            None => {
+                let status = waitpid(Pid::from_raw(child), None)
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|e| e.to_string());
+                return Err(Error::Other(format!(
+                    "container init exited during set-up without saying why ({status})"
+                )));
+            }
+        }
+    }
+    if l.want_pty && pty.is_none() {
+        return Err(Error::Other("init did not send the pty master".into()));
+    }
+    let _ = pty.as_ref().map(|p: &OwnedFd| p.as_fd());
+    Ok(Launched { pid: *init_pid, pty })
+}

@@ -1,0 +1,242 @@
+//! The config's `mounts`, applied in order inside the rootfs. Destinations
+//! are created and resolved with pathrs (no symlink can lead out of the
+//! rootfs), and every mount goes through the resolved fd.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use oci_spec::runtime::Mount;
+use pathrs::flags::OpenFlags;
+use pathrs::Root;
+
+use super::options::{self, MountOptions};
+use super::{cstr, fd_path, inner, mount_raw, mount_setattr, pathrs_err, remount_bind};
+use crate::cgroups::Placement;
+use crate::error::{Error, Result};
+
+/// What the mounts need to know about the container beyond the config.
+pub struct MountContext<'a> {
+    pub bundle: &'a Path,
+    pub cgroup: &'a Placement,
+    /// The container has its own cgroup namespace.
+    pub cgroup_ns: bool,
+}
+
+pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<()> {
+    for (i, m) in mounts.iter().enumerate() {
+        apply(root, m, ctx).map_err(|e| {
+            Error::Other(format!(
+                "config.json: mounts[{i}] ({}): {e}",
+                m.destination().display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn mode_of(h: &impl std::os::fd::AsFd) -> u32 {
+    nix::sys::stat::fstat(h).map(|s| s.st_mode).unwrap_or(0)
+}
+
+fn is_dir_mode(mode: u32) -> bool {
+    mode & libc::S_IFMT == libc::S_IFDIR
+}
+
+/// Make `dest` inside the root: a directory, or an empty file when a
+/// non-directory is to be bind-mounted there.
+pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Handle> {
+    let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    if dir {
+        return root
+            .mkdir_all(dest, &perm)
+            .map_err(|e| pathrs_err(format!("mkdir {}", dest.display()), e));
+    }
+    if let Ok(h) = root.resolve(dest) {
+        return Ok(h);
+    }
+    if let Some(parent) = dest.parent() {
+        if !parent.as_os_str().is_empty() {
+            root.mkdir_all(parent, &perm)
+                .map_err(|e| pathrs_err(format!("mkdir {}", parent.display()), e))?;
+        }
+    }
+    let file_perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    match root.create_file(dest, OpenFlags::O_RDONLY, &file_perm) {
+        Ok(_) => {}
+        // Someone (another mount) created it meanwhile: use what is there.
+        Err(e) if root.resolve(dest).is_ok() => drop(e),
+        Err(e) => return Err(pathrs_err(format!("create {}", dest.display()), e)),
+    }
+    root.resolve(dest)
+        .map_err(|e| pathrs_err(format!("resolve {}", dest.display()), e))
+}
+
+fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[])).map_err(Error::Other)?;
+    let typ = m.typ().clone().unwrap_or_default();
+    let bind = opts.bind || typ == "bind";
+    let dest = inner(m.destination());
+    if dest.as_os_str().is_empty() {
+        return Err(Error::Other("mounting over the container's root is not allowed".into()));
+    }
+
+    if typ == "cgroup" || typ == "cgroup2" {
+        if !bind {
+            return super::mounts::mount_cgroup(root, &dest, &opts, ctx);
+        }
+    }
+
+    let handle = if bind {
+        let source = bind_source(m, ctx.bundle)?;
+        let meta = std::fs::metadata(&source)
+            .map_err(|e| Error::sys(format!("bind source {}", source.display()), e))?;
+        let h = ensure_target(root, &dest, meta.is_dir())?;
+        let mut flags = MsFlags::MS_BIND;
+        if opts.recursive {
+            flags |= MsFlags::MS_REC;
+        }
+        mount_raw(Some(&cstr(&source)), &fd_path(&h), None, flags, None)
+            .map_err(|e| Error::sys(format!("bind {}", source.display()), e))?;
+        let top = reresolve(root, &dest)?;
+        let extra = opts.flags & !(MsFlags::MS_REMOUNT);
+        if !extra.is_empty() {
+            remount_bind(&fd_path(&top), extra)
+                .map_err(|e| Error::sys("remount with the mount's options", e))?;
+        }
+        let _ = meta.mode();
+        top
+    } else {
+        let h = ensure_target(root, &dest, true)?;
+        if matches!(typ.as_str(), "proc" | "sysfs") {
+            // procfs and sysfs only onto a real directory, never through a
+            // symlink the image planted there.
+            let own = root
+                .resolve_nofollow(&dest)
+                .map_err(|e| pathrs_err(format!("resolve {}", dest.display()), e))?;
+            if !is_dir_mode(mode_of(&own)) {
+                return Err(Error::Other(format!(
+                    "{typ} can only be mounted on a directory, {} is not one",
+                    dest.display()
+                )));
+            }
+        }
+        let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
+        let data = (!opts.data.is_empty()).then(|| cstr(opts.data.join(",")));
+        let fstype = if typ.is_empty() { None } else { Some(cstr(&typ)) };
+        mount_raw(
+            Some(&cstr(&source)),
+            &fd_path(&h),
+            fstype.as_deref(),
+            opts.flags & !MsFlags::MS_REMOUNT,
+            data.as_deref(),
+        )
+        .map_err(|e| Error::sys(format!("mount {typ}"), e))?;
+        reresolve(root, &dest)?
+    };
+    finish(&handle, &opts)
+}
+
+/// Propagation and recursive attributes, on the mount just made.
+fn finish(top: &pathrs::Handle, opts: &MountOptions) -> Result<()> {
+    for p in &opts.propagation {
+        mount_raw(None, &fd_path(top), None, *p, None)
+            .map_err(|e| Error::sys("set mount propagation", e))?;
+    }
+    if opts.attr_set != 0 || opts.attr_clr != 0 {
+        mount_setattr(top, opts.attr_set, opts.attr_clr)
+            .map_err(|e| Error::sys("mount_setattr (recursive options)", e))?;
+    }
+    Ok(())
+}
+
+/// After a mount, resolve the destination again to reach the new mount
+/// (the old fd still points at the directory underneath).
+fn reresolve(root: &Root, dest: &Path) -> Result<pathrs::Handle> {
+    root.resolve(dest)
+        .map_err(|e| pathrs_err(format!("resolve {}", dest.display()), e))
+}
+
+fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
+    let src = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::Other("a bind mount needs a source".into()))?;
+    Ok(if src.is_absolute() {
+        src.clone()
+    } else {
+        bundle.join(src)
+    })
+}
+
+/// A `cgroup` mount: on cgroup v2 with a cgroup namespace, a fresh cgroup2
+/// mount (it shows the namespace's root); otherwise the container's own
+/// cgroup directories bind-mounted (v1: one per hierarchy on a tmpfs).
+pub fn mount_cgroup(root: &Root, dest: &Path, opts: &MountOptions, ctx: &MountContext) -> Result<()> {
+    let ro = opts.flags.contains(MsFlags::MS_RDONLY);
+    let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let h = ensure_target(root, dest, true)?;
+    if ctx.cgroup.v1.is_empty() {
+        let Some(dir) = &ctx.cgroup.unified else {
+            return Err(Error::Other("no cgroup hierarchy on this host".into()));
+        };
+        if ctx.cgroup_ns {
+            let flags = base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+            mount_raw(Some(c"cgroup2"), &fd_path(&h), Some(c"cgroup2"), flags, None)
+                .map_err(|e| Error::sys("mount cgroup2", e))?;
+        } else {
+            mount_raw(Some(&cstr(dir)), &fd_path(&h), None, MsFlags::MS_BIND, None)
+                .map_err(|e| Error::sys(format!("bind {}", dir.display()), e))?;
+            let top = reresolve(root, dest)?;
+            let flags = base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+            remount_bind(&fd_path(&top), flags).map_err(|e| Error::sys("remount cgroup", e))?;
+        }
+        return Ok(());
+    }
+    mount_raw(
+        Some(c"tmpfs"),
+        &fd_path(&h),
+        Some(c"tmpfs"),
+        base,
+        Some(c"mode=755"),
+    )
+    .map_err(|e| Error::sys("mount tmpfs for cgroups", e))?;
+    let mut hierarchies: Vec<(String, &PathBuf)> = ctx
+        .cgroup
+        .v1
+        .iter()
+        .map(|(c, d)| (c.clone(), d))
+        .collect();
+    if let Some(u) = &ctx.cgroup.unified {
+        hierarchies.push(("unified".into(), u));
+    }
+    for (ctrl, dir) in hierarchies {
+        let name = ctrl.strip_prefix("name=").unwrap_or(&ctrl).to_string();
+        let sub = dest.join(&name);
+        let hh = ensure_target(root, &sub, true)?;
+        mount_raw(Some(&cstr(dir)), &fd_path(&hh), None, MsFlags::MS_BIND, None)
+            .map_err(|e| Error::sys(format!("bind {}", dir.display()), e))?;
+        let top = reresolve(root, &sub)?;
+        let flags = base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+        remount_bind(&fd_path(&top), flags).map_err(|e| Error::sys("remount cgroup", e))?;
+        // cpu,cpuacct is also reachable as cpu and cpuacct.
+        if name.contains(',') {
+            for part in name.split(',') {
+                let link = dest.join(part);
+                let _ = root.create(&link, &pathrs::InodeType::Symlink(PathBuf::from(&name)));
+            }
+        }
+    }
+    if ro {
+        let top = reresolve(root, dest)?;
+        mount_raw(
+            None,
+            &fd_path(&top),
+            None,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base,
+            Some(c"mode=755"),
+        )
+        .map_err(|e| Error::sys("remount cgroup tmpfs read-only", e))?;
+    }
+    finish(&reresolve(root, dest)?, &MountOptions { propagation: opts.propagation.clone(), ..Default::default() })
+}

@@ -1,0 +1,229 @@
+//! Loading and validating `config.json`. Everything berth cannot apply is
+//! refused here, naming the field, so `create` fails before it builds
+//! anything. The raw bytes are snapshotted into the state dir so later
+//! commands never read the bundle again.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result};
+
+/// A parsed config together with the bundle it came from.
+pub struct Bundle {
+    pub dir: PathBuf,
+    pub spec: Spec,
+    pub raw: Vec<u8>,
+}
+
+impl Bundle {
+    /// Read `<dir>/config.json`, parse and validate it.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let dir = std::fs::canonicalize(dir)
+            .map_err(|e| Error::sys(format!("bundle {}", dir.display()), e))?;
+        let path = dir.join("config.json");
+        let raw =
+            std::fs::read(&path).map_err(|e| Error::sys(format!("{}", path.display()), e))?;
+        let spec = parse(&raw, &path)?;
+        validate(&spec)?;
+        Ok(Bundle { dir, spec, raw })
+    }
+
+    /// The container's root filesystem, resolved against the bundle.
+    pub fn rootfs(&self) -> Result<PathBuf> {
+        rootfs_of(&self.spec, &self.dir)
+    }
+}
+
+pub fn rootfs_of(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| Error::InvalidConfig("config.json: root: missing".into()))?;
+    let p = bundle.join(root.path());
+    std::fs::canonicalize(&p).map_err(|e| {
+        Error::InvalidConfig(format!(
+            "config.json: root.path: {}: {e}",
+            p.display()
+        ))
+    })
+}
+
+/// Parse config bytes; a syntax or type error names the line and column.
+pub fn parse(raw: &[u8], path: &Path) -> Result<Spec> {
+    serde_json::from_slice::<Spec>(raw).map_err(|e| Error::ConfigParse {
+        path: path.to_path_buf(),
+        msg: format!("line {} column {}: {e}", e.line(), e.column()),
+    })
+}
+
+fn invalid(field: &str, msg: impl std::fmt::Display) -> Error {
+    Error::InvalidConfig(format!("config.json: {field}: {msg}"))
+}
+
+/// Check the parts of the config that serde's types do not: version,
+/// required fields, and every field berth does not implement yet.
+pub fn validate(spec: &Spec) -> Result<()> {
+    check_version(spec.version())?;
+    if spec.root().is_none() {
+        return Err(invalid("root", "missing (a Linux container needs a root filesystem)"));
+    }
+    if let Some(p) = spec.process() {
+        if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(invalid("process.args", "must name at least the program to run"));
+        }
+        if !p.cwd().is_absolute() {
+            return Err(invalid("process.cwd", format!("{:?} is not an absolute path", p.cwd())));
+        }
+        if p.command_line().is_some() {
+            return Err(invalid("process.commandLine", "is for Windows only"));
+        }
+        if p.apparmor_profile().as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err(invalid(
+                "process.apparmorProfile",
+                "AppArmor profiles are not supported by this build of berth",
+            ));
+        }
+        if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err(invalid(
+                "process.selinuxLabel",
+                "SELinux labels are not supported by this build of berth",
+            ));
+        }
+        for r in p.rlimits().iter().flatten() {
+            if r.soft() > r.hard() {
+                return Err(invalid(
+                    "process.rlimits",
+                    format!("{}: soft limit {} is above hard limit {}", r.typ(), r.soft(), r.hard()),
+                ));
+            }
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if m.destination().as_os_str().is_empty() {
+            return Err(invalid(&format!("mounts[{i}].destination"), "is empty"));
+        }
+    }
+    if spec.solaris().is_some() || spec.windows().is_some() || spec.vm().is_some() {
+        return Err(invalid("solaris/windows/vm", "berth runs Linux containers only"));
+    }
+    if let Some(linux) = spec.linux() {
+        validate_linux(linux)?;
+    }
+    Ok(())
+}
+
+fn check_version(v: &str) -> Result<()> {
+    let mut parts = v.split('.');
+    let major = parts.next().unwrap_or("");
+    let minor: Option<u32> = parts.next().and_then(|m| m.parse().ok());
+    if major != "1" || minor.is_none_or(|m| m > 3) {
+        return Err(invalid(
+            "ociVersion",
+            format!("{v:?} is not supported (berth implements runtime-spec 1.0 to 1.3)"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
+    if linux.seccomp().is_some() {
+        return Err(invalid("linux.seccomp", "seccomp is not supported by this build of berth"));
+    }
+    if linux.intel_rdt().is_some() {
+        return Err(invalid("linux.intelRdt", "Intel RDT is not supported"));
+    }
+    if linux.memory_policy().is_some() {
+        return Err(invalid("linux.memoryPolicy", "memory policies are not supported"));
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(invalid("linux.netDevices", "moving network devices is not supported"));
+    }
+    if linux.mount_label().as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(invalid(
+            "linux.mountLabel",
+            "SELinux mount labels are not supported by this build of berth",
+        ));
+    }
+    if let Some(r) = linux.resources() {
+        crate::cgroups::check_supported(r)?;
+    }
+    let mut seen = Vec::new();
+    for ns in linux.namespaces().iter().flatten() {
+        if seen.contains(&ns.typ()) {
+            return Err(invalid(
+                "linux.namespaces",
+                format!("{} namespace listed twice", ns.typ()),
+            ));
+        }
+        seen.push(ns.typ());
+    }
+    let has = |t| seen.contains(&t);
+    let has_userns = has(LinuxNamespaceType::User);
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if maps && !has_userns {
+        return Err(invalid(
+            "linux.uidMappings",
+            "id mappings need a user namespace in linux.namespaces",
+        ));
+    }
+    if linux.time_offsets().is_some() && !has(LinuxNamespaceType::Time) {
+        return Err(invalid("linux.timeOffsets", "needs a time namespace in linux.namespaces"));
+    }
+    if let Some(offsets) = linux.time_offsets() {
+        for k in offsets.keys() {
+            if k != "monotonic" && k != "boottime" {
+                return Err(invalid(
+                    "linux.timeOffsets",
+                    format!("unknown clock {k:?} (monotonic or boottime)"),
+                ));
+            }
+        }
+    }
+    if linux.sysctl().as_ref().is_some_and(|s| !s.is_empty()) {
+        for key in linux.sysctl().as_ref().unwrap().keys() {
+            crate::rootfs::sysctl::check_allowed(key, &seen)?;
+        }
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if !p.is_empty() && crate::rootfs::options::propagation_flag(p).is_none() {
+            return Err(invalid("linux.rootfsPropagation", format!("unknown value {p:?}")));
+        }
+    }
+    if let Some(path) = linux.cgroups_path() {
+        crate::cgroups::check_path(path)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert!(check_version("1.0.0").is_ok());
+        assert!(check_version("1.0.2-dev").is_ok());
+        assert!(check_version("1.3.0").is_ok());
+        assert!(check_version("1.4.0").is_err());
+        assert!(check_version("2.0.0").is_err());
+        assert!(check_version("").is_err());
+    }
+
+    #[test]
+    fn parse_error_names_line_and_column() {
+        let err = parse(b"{\n  \"ociVersion\": \"1.0.0\",\n  oops\n}", Path::new("config.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3 column 3"), "{err}");
+    }
+
+    #[test]
+    fn unknown_capability_is_refused() {
+        let raw = br#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},
+            "process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},
+            "capabilities":{"bounding":["CAP_TEST"]}}}"#;
+        assert!(parse(raw, Path::new("config.json")).is_err());
+    }
+}
