@@ -1,0 +1,28 @@
+#!/bin/bash
+# make test: the Rust tests (unit + tests/), then the end-to-end suite in
+# integration/, then one closing `total: N passed, N failed` line.
+set -u
+berth=${1:-target/release/berth}
+cd "$(dirname "$0")/.."
+mkdir -p target
+passed=0 failed=0
+
+cargo test --release 2>&1 | tee target/rust-tests.log
+rust_rc=${PIPESTATUS[0]}
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+  sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' target/rust-tests.log)
+# A build failure runs no test: count it as a failure.
+[ "$rust_rc" -ne 0 ] && ! grep -q '^test result: FAILED' target/rust-tests.log && failed=$((failed + 1))
+
+integration/run.sh "$berth" 2>&1 | tee target/integration.log
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' target/integration.log | tail -1)
+if [ -n "$summary" ]; then
+  passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
+  failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
+else
+  failed=$((failed + 1))
+fi
+
+echo
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
