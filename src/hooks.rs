@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 /// Run hooks in order; the first failure stops the list and is returned.
 pub fn run_all(point: &str, hooks: Option<&Vec<Hook>>, state: &str) -> Result<()> {
     for (i, h) in hooks.into_iter().flatten().enumerate() {
-        run_one(h, state).map_err(|e| Error::Other(format!("{point} hook #{i} ({}): {e}", h.path().display())))?;
+        run_one(h, state).map_err(|e| {
+            Error::Other(format!("{point} hook #{i} ({}): {e}", h.path().display()))
+        })?;
     }
     Ok(())
 }
@@ -25,7 +27,10 @@ pub fn run_all(point: &str, hooks: Option<&Vec<Hook>>, state: &str) -> Result<()
 pub fn run_all_logged(point: &str, hooks: Option<&Vec<Hook>>, state: &str) {
     for (i, h) in hooks.into_iter().flatten().enumerate() {
         if let Err(e) = run_one(h, state) {
-            crate::logging::warn(&format!("{point} hook #{i} ({}) failed: {e}", h.path().display()));
+            crate::logging::warn(&format!(
+                "{point} hook #{i} ({}) failed: {e}",
+                h.path().display()
+            ));
         }
     }
 }
@@ -47,8 +52,12 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     // drain, so no threads in the init.
     let out = memfd("berth-hook-output")?;
     cmd.stdin(Stdio::piped())
-        .stdout(Stdio::from(out.try_clone().map_err(|e| Error::sys("dup", e))?))
-        .stderr(Stdio::from(out.try_clone().map_err(|e| Error::sys("dup", e))?));
+        .stdout(Stdio::from(
+            out.try_clone().map_err(|e| Error::sys("dup", e))?,
+        ))
+        .stderr(Stdio::from(
+            out.try_clone().map_err(|e| Error::sys("dup", e))?,
+        ));
     let mut child = cmd.spawn().map_err(|e| Error::sys("start", e))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is fine (EPIPE ignored).
@@ -65,7 +74,10 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Error::Other(format!("timed out after {}s", h.timeout().unwrap_or(0))));
+            return Err(Error::Other(format!(
+                "timed out after {}s",
+                h.timeout().unwrap_or(0)
+            )));
         }
         std::thread::sleep(Duration::from_millis(2));
     };
@@ -107,12 +119,19 @@ mod tests {
         let out = dir.join("out");
         let h = HookBuilder::default()
             .path("/bin/sh")
-            .args(vec!["sh".into(), "-c".into(), format!("cat > {}; echo \"$X\" >> {}", out.display(), out.display())])
+            .args(vec![
+                "sh".into(),
+                "-c".into(),
+                format!("cat > {}; echo \"$X\" >> {}", out.display(), out.display()),
+            ])
             .env(vec!["X=hello".into()])
             .build()
             .unwrap();
         run_all("test", Some(&vec![h]), "{\"id\":\"x\"}").unwrap();
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"id\":\"x\"}hello\n");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "{\"id\":\"x\"}hello\n"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -120,10 +139,16 @@ mod tests {
     fn failure_and_timeout_are_errors() {
         let fail = HookBuilder::default()
             .path("/bin/sh")
-            .args(vec!["sh".into(), "-c".into(), "echo nope >&2; exit 3".into()])
+            .args(vec![
+                "sh".into(),
+                "-c".into(),
+                "echo nope >&2; exit 3".into(),
+            ])
             .build()
             .unwrap();
-        let e = run_all("test", Some(&vec![fail]), "{}").unwrap_err().to_string();
+        let e = run_all("test", Some(&vec![fail]), "{}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nope") && e.contains('3'), "{e}");
         let slow = HookBuilder::default()
             .path("/bin/sleep")
@@ -131,7 +156,9 @@ mod tests {
             .timeout(1)
             .build()
             .unwrap();
-        let e = run_all("test", Some(&vec![slow]), "{}").unwrap_err().to_string();
+        let e = run_all("test", Some(&vec![slow]), "{}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("timed out"), "{e}");
     }
 }

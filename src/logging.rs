@@ -38,12 +38,7 @@ static SINK: OnceLock<Mutex<Sink>> = OnceLock::new();
 /// debug output go to stderr (text), errors are printed by `main`.
 pub fn init(path: Option<&std::path::Path>, json: bool, debug: bool) -> std::io::Result<()> {
     let file = match path {
-        Some(p) => Some(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)?,
-        ),
+        Some(p) => Some(OpenOptions::new().create(true).append(true).open(p)?),
         None => None,
     };
     let min = if debug { Level::Debug } else { Level::Warn };

@@ -12,7 +12,13 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let json = args.log_format == cli::LogFormat::Json;
     if let Err(e) = berth::logging::init(args.log.as_deref(), json, args.debug) {
-        eprintln!("berth: --log {}: {e}", args.log.as_deref().unwrap_or_else(|| std::path::Path::new("")).display());
+        eprintln!(
+            "berth: --log {}: {e}",
+            args.log
+                .as_deref()
+                .unwrap_or_else(|| std::path::Path::new(""))
+                .display()
+        );
         return ExitCode::from(1);
     }
     match cli::dispatch(args) {

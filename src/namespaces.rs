@@ -40,7 +40,11 @@ impl Plan {
     /// namespace changes what a path means).
     pub fn from_spec(linux: Option<&Linux>) -> Result<Plan> {
         let mut plan = Plan::default();
-        for ns in linux.and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
+        for ns in linux
+            .and_then(|l| l.namespaces().as_ref())
+            .into_iter()
+            .flatten()
+        {
             match ns.path() {
                 Some(p) if !p.as_os_str().is_empty() => {
                     let f = std::fs::File::open(p).map_err(|e| {
@@ -116,7 +120,9 @@ impl Plan {
 pub fn setns(fd: &OwnedFd, t: T) -> Result<()> {
     nix::sched::setns(fd.as_fd(), CloneFlags::from_bits_retain(flag(t))).map_err(|e| {
         Error::sys(
-            format!("config.json: linux.namespaces: join {t} namespace (is the path a {t} namespace?)"),
+            format!(
+                "config.json: linux.namespaces: join {t} namespace (is the path a {t} namespace?)"
+            ),
             e,
         )
     })

@@ -22,8 +22,7 @@ impl Bundle {
         let dir = std::fs::canonicalize(dir)
             .map_err(|e| Error::sys(format!("bundle {}", dir.display()), e))?;
         let path = dir.join("config.json");
-        let raw =
-            std::fs::read(&path).map_err(|e| Error::sys(format!("{}", path.display()), e))?;
+        let raw = std::fs::read(&path).map_err(|e| Error::sys(format!("{}", path.display()), e))?;
         let spec = parse(&raw, &path)?;
         validate(&spec)?;
         Ok(Bundle { dir, spec, raw })
@@ -41,12 +40,8 @@ pub fn rootfs_of(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .as_ref()
         .ok_or_else(|| Error::InvalidConfig("config.json: root: missing".into()))?;
     let p = bundle.join(root.path());
-    std::fs::canonicalize(&p).map_err(|e| {
-        Error::InvalidConfig(format!(
-            "config.json: root.path: {}: {e}",
-            p.display()
-        ))
-    })
+    std::fs::canonicalize(&p)
+        .map_err(|e| Error::InvalidConfig(format!("config.json: root.path: {}: {e}", p.display())))
 }
 
 /// Parse config bytes; a syntax or type error names the line and column.
@@ -66,19 +61,31 @@ fn invalid(field: &str, msg: impl std::fmt::Display) -> Error {
 pub fn validate(spec: &Spec) -> Result<()> {
     check_version(spec.version())?;
     if spec.root().is_none() {
-        return Err(invalid("root", "missing (a Linux container needs a root filesystem)"));
+        return Err(invalid(
+            "root",
+            "missing (a Linux container needs a root filesystem)",
+        ));
     }
     if let Some(p) = spec.process() {
         if p.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(invalid("process.args", "must name at least the program to run"));
+            return Err(invalid(
+                "process.args",
+                "must name at least the program to run",
+            ));
         }
         if !p.cwd().is_absolute() {
-            return Err(invalid("process.cwd", format!("{:?} is not an absolute path", p.cwd())));
+            return Err(invalid(
+                "process.cwd",
+                format!("{:?} is not an absolute path", p.cwd()),
+            ));
         }
         if p.command_line().is_some() {
             return Err(invalid("process.commandLine", "is for Windows only"));
         }
-        if p.apparmor_profile().as_deref().is_some_and(|s| !s.is_empty()) {
+        if p.apparmor_profile()
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        {
             return Err(invalid(
                 "process.apparmorProfile",
                 "AppArmor profiles are not supported by this build of berth",
@@ -94,7 +101,12 @@ pub fn validate(spec: &Spec) -> Result<()> {
             if r.soft() > r.hard() {
                 return Err(invalid(
                     "process.rlimits",
-                    format!("{}: soft limit {} is above hard limit {}", r.typ(), r.soft(), r.hard()),
+                    format!(
+                        "{}: soft limit {} is above hard limit {}",
+                        r.typ(),
+                        r.soft(),
+                        r.hard()
+                    ),
                 ));
             }
         }
@@ -105,7 +117,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
         }
     }
     if spec.solaris().is_some() || spec.windows().is_some() || spec.vm().is_some() {
-        return Err(invalid("solaris/windows/vm", "berth runs Linux containers only"));
+        return Err(invalid(
+            "solaris/windows/vm",
+            "berth runs Linux containers only",
+        ));
     }
     if let Some(linux) = spec.linux() {
         validate_linux(linux)?;
@@ -128,18 +143,31 @@ fn check_version(v: &str) -> Result<()> {
 
 fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
     if linux.seccomp().is_some() {
-        return Err(invalid("linux.seccomp", "seccomp is not supported by this build of berth"));
+        return Err(invalid(
+            "linux.seccomp",
+            "seccomp is not supported by this build of berth",
+        ));
     }
     if linux.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT is not supported"));
     }
     if linux.memory_policy().is_some() {
-        return Err(invalid("linux.memoryPolicy", "memory policies are not supported"));
+        return Err(invalid(
+            "linux.memoryPolicy",
+            "memory policies are not supported",
+        ));
     }
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err(invalid("linux.netDevices", "moving network devices is not supported"));
+        return Err(invalid(
+            "linux.netDevices",
+            "moving network devices is not supported",
+        ));
     }
-    if linux.mount_label().as_deref().is_some_and(|s| !s.is_empty()) {
+    if linux
+        .mount_label()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
         return Err(invalid(
             "linux.mountLabel",
             "SELinux mount labels are not supported by this build of berth",
@@ -169,7 +197,10 @@ fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
         ));
     }
     if linux.time_offsets().is_some() && !has(LinuxNamespaceType::Time) {
-        return Err(invalid("linux.timeOffsets", "needs a time namespace in linux.namespaces"));
+        return Err(invalid(
+            "linux.timeOffsets",
+            "needs a time namespace in linux.namespaces",
+        ));
     }
     if let Some(offsets) = linux.time_offsets() {
         for k in offsets.keys() {
@@ -188,7 +219,10 @@ fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
     }
     if let Some(p) = linux.rootfs_propagation() {
         if !p.is_empty() && crate::rootfs::options::propagation_flag(p).is_none() {
-            return Err(invalid("linux.rootfsPropagation", format!("unknown value {p:?}")));
+            return Err(invalid(
+                "linux.rootfsPropagation",
+                format!("unknown value {p:?}"),
+            ));
         }
     }
     if let Some(path) = linux.cgroups_path() {
@@ -213,9 +247,12 @@ mod tests {
 
     #[test]
     fn parse_error_names_line_and_column() {
-        let err = parse(b"{\n  \"ociVersion\": \"1.0.0\",\n  oops\n}", Path::new("config.json"))
-            .unwrap_err()
-            .to_string();
+        let err = parse(
+            b"{\n  \"ociVersion\": \"1.0.0\",\n  oops\n}",
+            Path::new("config.json"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("line 3 column 3"), "{err}");
     }
 

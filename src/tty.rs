@@ -7,7 +7,9 @@ use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use nix::sys::socket::{connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{
+    connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
+};
 
 use crate::error::{Error, Result};
 
@@ -19,9 +21,17 @@ pub struct Pty {
 /// Open a new pty through /dev/ptmx (the container's, after pivot_root).
 pub fn open_pty() -> Result<Pty> {
     // SAFETY: plain libc pty calls; the fd is checked.
-    let fd = unsafe { libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
-        return Err(Error::sys("open /dev/ptmx (is devpts mounted at /dev/pts?)", std::io::Error::last_os_error()));
+        return Err(Error::sys(
+            "open /dev/ptmx (is devpts mounted at /dev/pts?)",
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: fd is a new, valid fd.
     let master = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -39,7 +49,12 @@ pub fn open_pty() -> Result<Pty> {
 }
 
 pub fn set_size(fd: RawFd, width: u16, height: u16) {
-    let ws = libc::winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: valid fd and winsize.
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
@@ -51,7 +66,10 @@ pub fn become_session_leader_on(slave_path: &str) -> Result<()> {
     // SAFETY: valid path.
     let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR) };
     if fd < 0 {
-        return Err(Error::sys(format!("open {slave_path}"), std::io::Error::last_os_error()));
+        return Err(Error::sys(
+            format!("open {slave_path}"),
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: fd valid; TIOCSCTTY takes an int.
     if unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) } != 0 {
@@ -71,14 +89,31 @@ pub fn become_session_leader_on(slave_path: &str) -> Result<()> {
 
 /// Send the pty master to the `--console-socket` of the caller.
 pub fn send_to_console_socket(socket_path: &Path, master: RawFd, name: &str) -> Result<()> {
-    let sock = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(|e| Error::sys("socket", e))?;
-    let addr = UnixAddr::new(socket_path).map_err(|e| Error::sys(format!("--console-socket {}", socket_path.display()), e))?;
-    connect(sock.as_raw_fd(), &addr).map_err(|e| Error::sys(format!("connect to --console-socket {}", socket_path.display()), e))?;
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::sys("socket", e))?;
+    let addr = UnixAddr::new(socket_path)
+        .map_err(|e| Error::sys(format!("--console-socket {}", socket_path.display()), e))?;
+    connect(sock.as_raw_fd(), &addr).map_err(|e| {
+        Error::sys(
+            format!("connect to --console-socket {}", socket_path.display()),
+            e,
+        )
+    })?;
     let iov = [IoSlice::new(name.as_bytes())];
     let fds = [master];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(|e| Error::sys("send pty to --console-socket", e))?;
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| Error::sys("send pty to --console-socket", e))?;
     Ok(())
 }
 
@@ -102,7 +137,12 @@ impl Proxy {
             cfmakeraw(&mut raw);
             let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
         }
-        let p = Proxy { master, saved, stdin_open: true, master_open: true };
+        let p = Proxy {
+            master,
+            saved,
+            stdin_open: true,
+            master_open: true,
+        };
         p.resize_from_stdin();
         p
     }
@@ -119,8 +159,16 @@ impl Proxy {
     pub fn pollfds(&self) -> [libc::pollfd; 2] {
         let fd = |open: bool, fd: RawFd| if open { fd } else { -1 };
         [
-            libc::pollfd { fd: fd(self.master_open, self.master.as_raw_fd()), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: fd(self.stdin_open, 0), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: fd(self.master_open, self.master.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: fd(self.stdin_open, 0),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ]
     }
 
@@ -129,7 +177,8 @@ impl Proxy {
         let mut buf = [0u8; 8192];
         if ready.first().is_some_and(|p| p.revents != 0) {
             // SAFETY: valid buffer.
-            let n = unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let n =
+                unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
                 self.master_open = false;
             } else {
@@ -150,7 +199,11 @@ impl Proxy {
     /// Copy out whatever the container wrote before it exited.
     pub fn drain(&mut self) {
         while self.master_open {
-            let mut p = [libc::pollfd { fd: self.master.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+            let mut p = [libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
             // SAFETY: one valid pollfd.
             if unsafe { libc::poll(p.as_mut_ptr(), 1, 50) } <= 0 {
                 break;
@@ -164,7 +217,11 @@ impl Proxy {
 impl Drop for Proxy {
     fn drop(&mut self) {
         if let Some(t) = &self.saved {
-            let _ = nix::sys::termios::tcsetattr(std::io::stdin(), nix::sys::termios::SetArg::TCSANOW, t);
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                t,
+            );
         }
     }
 }

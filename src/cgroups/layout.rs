@@ -57,10 +57,8 @@ impl Layout {
             }
             let mount = PathBuf::from(unescape(left[4]));
             match right[0] {
-                "cgroup2" => {
-                    if layout.unified.is_none() {
-                        layout.unified = Some((mount, own_for("")));
-                    }
+                "cgroup2" if layout.unified.is_none() => {
+                    layout.unified = Some((mount, own_for("")));
                 }
                 "cgroup" => {
                     let controllers: Vec<&str> = right[2]
@@ -100,7 +98,10 @@ pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v as char);
             i += 4;

@@ -68,7 +68,10 @@ pub fn check_path(path: &Path) -> Result<()> {
              berth has no systemd cgroup driver yet, give a cgroupfs path such as /mygroup/{{id}}"
         )));
     }
-    if path.components().any(|c| c == std::path::Component::ParentDir) {
+    if path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
         return Err(Error::InvalidConfig(format!(
             "config.json: linux.cgroupsPath: {s:?} must not contain '..'"
         )));
@@ -94,10 +97,7 @@ pub fn place(layout: &Layout, cgroups_path: Option<&Path>, id: &str) -> Result<P
         }
     };
     Ok(Placement {
-        unified: layout
-            .unified
-            .as_ref()
-            .map(|(m, own)| under(m, own)),
+        unified: layout.unified.as_ref().map(|(m, own)| under(m, own)),
         v1: layout
             .v1
             .iter()

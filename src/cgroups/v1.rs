@@ -105,7 +105,11 @@ impl Manager for V1 {
             };
             write(&dir.join("devices.deny"), "a")?;
             for rule in rules {
-                let file = if rule.allow() { "devices.allow" } else { "devices.deny" };
+                let file = if rule.allow() {
+                    "devices.allow"
+                } else {
+                    "devices.deny"
+                };
                 write(&dir.join(file), &device_rule(rule))?;
             }
             for rule in DEFAULT_ALLOWED {

@@ -17,7 +17,9 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
     for id in root.ids()? {
         // Skip containers deleted meanwhile and half-created ones.
         let Ok(dir) = root.open(&id) else { continue };
-        let Ok(Some(saved)) = dir.try_load() else { continue };
+        let Ok(Some(saved)) = dir.try_load() else {
+            continue;
+        };
         rows.push(state_json(&saved, status_of(&dir, &saved)));
     }
     if a.quiet {
@@ -29,7 +31,10 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
     match a.format.as_str() {
         "json" => println!("{}", serde_json::to_string(&rows)?),
         "table" => {
-            println!("{:<20} {:<8} {:<10} {:<40} {:<31} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+            println!(
+                "{:<20} {:<8} {:<10} {:<40} {:<31} OWNER",
+                "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+            );
             for r in &rows {
                 println!(
                     "{:<20} {:<8} {:<10} {:<40} {:<31} {}",

@@ -16,7 +16,11 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "berth", version, about = "berth: a low-level OCI container runtime (a drop-in for runc)")]
+#[command(
+    name = "berth",
+    version,
+    about = "berth: a low-level OCI container runtime (a drop-in for runc)"
+)]
 pub struct Cli {
     /// Directory for the state of containers.
     #[arg(long, global = true, default_value = "/run/berth")]
@@ -75,7 +79,9 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     }
     match cli.rootless.as_str() {
         "false" | "auto" => {}
-        "true" => bail!("--rootless=true: rootless containers are not supported yet; run berth as root"),
+        "true" => {
+            bail!("--rootless=true: rootless containers are not supported yet; run berth as root")
+        }
         other => bail!("--rootless: {other:?} is not one of true, false, auto"),
     }
     let root = berth::state::Root::new(&cli.root);

@@ -17,7 +17,11 @@ pub struct Args {
 pub fn run(root: &Root, a: Args) -> Result<u8> {
     super::prepare_to_enter(a.create.preserve_fds)?;
     let id = a.create.id.clone();
-    let signals = if a.detach { None } else { Some(fg::block_signals()?) };
+    let signals = if a.detach {
+        None
+    } else {
+        Some(fg::block_signals()?)
+    };
     let created = create(root, &id, &a.create.options(!a.detach))?;
     if let Err(e) = start(root, &id) {
         let _ = delete(root, &id, true);

@@ -4,7 +4,9 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
-use nix::sys::socket::{bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{
+    bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
+};
 use oci_spec::runtime::LinuxNamespaceType as T;
 
 use super::{hook_state, Status};
@@ -38,7 +40,11 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     let bundle = Bundle::load(&o.bundle)?;
     let rootfs = bundle.rootfs()?;
     let spec = &bundle.spec;
-    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
     if terminal && o.console_socket.is_none() && !o.foreground {
         return Err(Error::InvalidConfig(
             "config.json: process.terminal is true: give --console-socket to receive the pty, or use `berth run` in the foreground".into(),
@@ -61,7 +67,9 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             "config.json: hostname: setting it needs a uts namespace in linux.namespaces".into(),
         ));
     }
-    let listen_fds = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok());
+    let listen_fds = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok());
     let layout = Layout::detect()?;
     let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
 
@@ -116,7 +124,10 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         if let (Some(sock), Some(master)) = (&o.console_socket, &launched.pty) {
             crate::tty::send_to_console_socket(sock, master.as_raw_fd(), "console")?;
         }
-        Ok(Created { pid: launched.pid, pty: launched.pty })
+        Ok(Created {
+            pid: launched.pid,
+            pty: launched.pty,
+        })
     })();
     match result {
         Ok(c) => Ok(c),
@@ -131,7 +142,10 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
 /// the state dir.
 fn undo(dir: &ContainerDir, mgr: &dyn cgroups::Manager, cgroup_made: bool) {
     if let Ok(Some(saved)) = dir.try_load() {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(saved.pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(saved.pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         super::wait_gone(&saved, std::time::Duration::from_secs(2));
     }
     if cgroup_made {
@@ -145,11 +159,21 @@ fn undo(dir: &ContainerDir, mgr: &dyn cgroups::Manager, cgroup_made: bool) {
 /// The socket the init waits on for `start`. Bound through the state dir's
 /// fd so a long --root cannot overflow sun_path.
 fn start_listener(dir: &ContainerDir) -> Result<OwnedFd> {
-    let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(|e| Error::sys("socket", e))?;
-    let path = format!("/proc/self/fd/{}/{}", dir.fd().as_raw_fd(), state::START_SOCKET);
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::sys("socket", e))?;
+    let path = format!(
+        "/proc/self/fd/{}/{}",
+        dir.fd().as_raw_fd(),
+        state::START_SOCKET
+    );
     let addr = UnixAddr::new(path.as_str()).map_err(|e| Error::sys("start socket address", e))?;
     bind(sock.as_raw_fd(), &addr).map_err(|e| Error::sys("bind start socket", e))?;
-    listen(&sock, Backlog::new(1).unwrap_or(Backlog::MAXCONN)).map_err(|e| Error::sys("listen on start socket", e))?;
+    listen(&sock, Backlog::new(1).unwrap_or(Backlog::MAXCONN))
+        .map_err(|e| Error::sys("listen on start socket", e))?;
     Ok(sock)
 }

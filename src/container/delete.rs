@@ -21,7 +21,8 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             return Err(Error::WrongState {
                 id: id.into(),
                 status: "creating".into(),
-                msg: "its create has not finished; use delete --force to remove what is left".into(),
+                msg: "its create has not finished; use delete --force to remove what is left"
+                    .into(),
             });
         }
         return dir.remove();
@@ -45,12 +46,25 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         }
     }
     if !super::wait_gone(&saved, Duration::from_secs(10)) {
-        return Err(Error::Other(format!("container {id:?}: init {} did not die after SIGKILL", saved.pid)));
+        return Err(Error::Other(format!(
+            "container {id:?}: init {} did not die after SIGKILL",
+            saved.pid
+        )));
     }
     cg.destroy()?;
     if let Ok(spec) = dir.config() {
-        let state = hook_state(id, saved.pid, Status::Stopped, &saved.bundle, &saved.annotations);
-        crate::hooks::run_all_logged("poststop", spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()), &state);
+        let state = hook_state(
+            id,
+            saved.pid,
+            Status::Stopped,
+            &saved.bundle,
+            &saved.annotations,
+        );
+        crate::hooks::run_all_logged(
+            "poststop",
+            spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
+            &state,
+        );
     }
     dir.remove()
 }

@@ -14,7 +14,11 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         return Signal::try_from(n).map_err(|_| Error::Other(format!("unknown signal {s:?}")));
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<Signal>()
         .map_err(|_| Error::Other(format!("unknown signal {s:?}")))
 }
@@ -35,7 +39,8 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
         }
         return Ok(());
     }
-    send(Pid::from_raw(c.saved.pid), sig).map_err(|e| Error::sys(format!("kill {}", c.saved.pid), e))
+    send(Pid::from_raw(c.saved.pid), sig)
+        .map_err(|e| Error::sys(format!("kill {}", c.saved.pid), e))
 }
 
 #[cfg(test)]

@@ -104,7 +104,11 @@ pub fn status_of(dir: &ContainerDir, saved: &Saved) -> Status {
 }
 
 pub fn state_json(saved: &Saved, status: Status) -> serde_json::Value {
-    let pid = if status == Status::Stopped { 0 } else { saved.pid };
+    let pid = if status == Status::Stopped {
+        0
+    } else {
+        saved.pid
+    };
     let mut v = json!({
         "ociVersion": crate::OCI_VERSION,
         "id": saved.id,
@@ -122,7 +126,13 @@ pub fn state_json(saved: &Saved, status: Status) -> serde_json::Value {
 }
 
 /// The state given to hooks on stdin (the OCI fields only).
-pub fn hook_state(id: &str, pid: i32, status: Status, bundle: &Path, annotations: &std::collections::HashMap<String, String>) -> String {
+pub fn hook_state(
+    id: &str,
+    pid: i32,
+    status: Status,
+    bundle: &Path,
+    annotations: &std::collections::HashMap<String, String>,
+) -> String {
     let mut v = json!({
         "ociVersion": crate::OCI_VERSION,
         "id": id,

@@ -17,7 +17,8 @@ pub fn block_signals() -> Result<SigSet> {
     let mut set = SigSet::all();
     set.remove(Signal::SIGKILL);
     set.remove(Signal::SIGSTOP);
-    set.thread_block().map_err(|e| Error::sys("block signals", e))?;
+    set.thread_block()
+        .map_err(|e| Error::sys("block signals", e))?;
     // berth reaps the init even when it is a grandchild (user namespace
     // with a new pid namespace).
     // SAFETY: plain prctl.
@@ -36,7 +37,8 @@ fn exit_code(ws: WaitStatus) -> Option<i32> {
 /// Wait for the init to exit, forwarding signals (SIGWINCH resizes the
 /// pty) and proxying the pty when there is one.
 pub fn wait(init: i32, set: SigSet, pty: Option<OwnedFd>) -> Result<i32> {
-    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::sys("signalfd", e))?;
+    let sfd =
+        SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(|e| Error::sys("signalfd", e))?;
     let mut proxy = pty.map(crate::tty::Proxy::new);
     loop {
         // Reap everything that exited; the init's status ends the wait.
@@ -53,7 +55,11 @@ pub fn wait(init: i32, set: SigSet, pty: Option<OwnedFd>) -> Result<i32> {
                 }
             }
         }
-        let mut fds = vec![libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut fds = vec![libc::pollfd {
+            fd: sfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         if let Some(p) = &proxy {
             fds.extend(p.pollfds());
         }

@@ -20,15 +20,21 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
             msg: "only a created container can be started".into(),
         });
     }
-    let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(|e| Error::sys("socket", e))?;
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| Error::sys("socket", e))?;
     let path = format!("/proc/self/fd/{}/{}", c.dir.fd().as_raw_fd(), START_SOCKET);
     let addr = UnixAddr::new(path.as_str()).map_err(|e| Error::sys("start socket address", e))?;
     connect(sock.as_raw_fd(), &addr).map_err(|e| Error::sys("reach the container's init", e))?;
     // From here the container counts as started, whatever happens next.
     let _ = std::fs::remove_file(c.dir.file(START_SOCKET));
     let mut conn = std::os::unix::net::UnixStream::from(sock);
-    conn.write_all(b"s").map_err(|e| Error::sys("signal the container's init", e))?;
+    conn.write_all(b"s")
+        .map_err(|e| Error::sys("signal the container's init", e))?;
     // The init closes the connection by exec'ing (close-on-exec), or
     // writes why it could not.
     let mut reply = String::new();
@@ -37,7 +43,17 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         return Err(Error::Other(reply));
     }
     let spec = c.dir.config()?;
-    let state = hook_state(id, c.saved.pid, Status::Running, &c.saved.bundle, &c.saved.annotations);
-    crate::hooks::run_all_logged("poststart", spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()), &state);
+    let state = hook_state(
+        id,
+        c.saved.pid,
+        Status::Running,
+        &c.saved.bundle,
+        &c.saved.annotations,
+    );
+    crate::hooks::run_all_logged(
+        "poststart",
+        spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()),
+        &state,
+    );
     Ok(())
 }

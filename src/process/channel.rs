@@ -22,17 +22,23 @@ pub enum Msg {
     NeedIdMaps,
     IdMapsDone,
     /// init -> runtime: the init forked; this is the real init's host pid.
-    Forked { pid: i32 },
+    Forked {
+        pid: i32,
+    },
     /// init -> runtime: namespaces and mounts are ready; run the
     /// prestart and createRuntime hooks now.
     RunHooks,
     /// runtime -> init: hooks done; the state to give container hooks.
-    HooksDone { state: String },
+    HooksDone {
+        state: String,
+    },
     /// init -> runtime: the pty master is attached.
     Pty,
     /// init -> runtime: set up and waiting for `start`.
     Ready,
-    Error { msg: String },
+    Error {
+        msg: String,
+    },
 }
 
 pub struct Channel {
@@ -65,8 +71,14 @@ impl Channel {
         let fds: Vec<RawFd> = fd.into_iter().collect();
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
-        sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)
-            .map_err(|e| Error::sys("send to peer", e))?;
+        sendmsg::<()>(
+            self.fd.as_raw_fd(),
+            &iov,
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| Error::sys("send to peer", e))?;
         Ok(())
     }
 
@@ -110,7 +122,9 @@ impl Channel {
             Some((m, _)) if m == want => Ok(()),
             Some((Msg::Error { msg }, _)) => Err(Error::Other(msg)),
             Some((m, _)) => Err(Error::Other(format!("expected {want:?}, got {m:?}"))),
-            None => Err(Error::Other(format!("peer closed the channel while we waited for {want:?}"))),
+            None => Err(Error::Other(format!(
+                "peer closed the channel while we waited for {want:?}"
+            ))),
         }
     }
 }

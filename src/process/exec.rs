@@ -23,7 +23,9 @@ pub fn lookup(prog: &str, env: &[String]) -> Result<PathBuf> {
         }
         return Err(Error::Other(format!(
             "exec: {prog:?}: no such executable file in the container (stat: {})",
-            std::fs::metadata(prog).err().map_or("not executable".into(), |e| e.to_string())
+            std::fs::metadata(prog)
+                .err()
+                .map_or("not executable".into(), |e| e.to_string())
         )));
     }
     let path = env
@@ -101,7 +103,8 @@ pub fn keep_open(n: u32) {
 
 pub fn execve(path: &Path, args: &[String], env: &[String]) -> Error {
     let c = |s: &str| CString::new(s).unwrap_or_default();
-    let p = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).unwrap_or_default();
+    let p =
+        CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).unwrap_or_default();
     let args: Vec<CString> = args.iter().map(|a| c(a)).collect();
     let env: Vec<CString> = env.iter().map(|a| c(a)).collect();
     let e = nix::unistd::execve(&p, &args, &env).unwrap_err();
@@ -123,7 +126,11 @@ mod tests {
 
     #[test]
     fn env_gets_home_and_extras() {
-        let env = environment(&["A=1".into(), "LISTEN_FDS=9".into()], 65534, &[("LISTEN_FDS".into(), "2".into())]);
+        let env = environment(
+            &["A=1".into(), "LISTEN_FDS=9".into()],
+            65534,
+            &[("LISTEN_FDS".into(), "2".into())],
+        );
         assert!(env.contains(&"A=1".to_string()));
         assert!(env.contains(&"LISTEN_FDS=2".to_string()));
         assert!(env.iter().any(|e| e.starts_with("HOME=")));

@@ -32,7 +32,9 @@ pub fn run(l: &Launch, chan: Channel) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = chan.send(&Msg::Error { msg: err.to_string() });
+    let _ = chan.send(&Msg::Error {
+        msg: err.to_string(),
+    });
     // SAFETY: leave without running the runtime's destructors or atexit.
     unsafe { libc::_exit(1) }
 }
@@ -86,8 +88,13 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
     let linux = l.spec.linux().as_ref();
     if has_mnt {
         pivot::enter(l.rootfs, l.no_pivot)?;
-        if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()).filter(|p| !p.is_empty()) {
-            pivot::set_root_propagation(rootfs::options::propagation_flag(p).unwrap_or(nix::mount::MsFlags::MS_PRIVATE))?;
+        if let Some(p) = linux
+            .and_then(|l| l.rootfs_propagation().as_deref())
+            .filter(|p| !p.is_empty())
+        {
+            pivot::set_root_propagation(
+                rootfs::options::propagation_flag(p).unwrap_or(nix::mount::MsFlags::MS_PRIVATE),
+            )?;
         }
     }
     if let Some(s) = linux.and_then(|l| l.sysctl().as_ref()) {
@@ -104,7 +111,12 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
         let size = process.and_then(|p| p.console_size().map(|b| (b.width(), b.height())));
         attach_pty(chan, size)?;
     }
-    if l.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if l.spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         paths::root_readonly()?;
     }
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
@@ -148,7 +160,9 @@ fn fork_into_new_pid_or_time_ns(l: &Launch, chan: &Channel) -> Result<()> {
     // SAFETY: single-threaded; the child goes on as the init.
     match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", e))? {
         nix::unistd::ForkResult::Parent { child } => {
-            let _ = chan.send(&Msg::Forked { pid: child.as_raw() });
+            let _ = chan.send(&Msg::Forked {
+                pid: child.as_raw(),
+            });
             // SAFETY: leave without destructors.
             unsafe { libc::_exit(0) }
         }
@@ -158,12 +172,16 @@ fn fork_into_new_pid_or_time_ns(l: &Launch, chan: &Channel) -> Result<()> {
 
 fn set_names(l: &Launch) -> Result<()> {
     if let Some(h) = l.spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        nix::unistd::sethostname(h).map_err(|e| Error::sys(format!("config.json: hostname: {h:?}"), e))?;
+        nix::unistd::sethostname(h)
+            .map_err(|e| Error::sys(format!("config.json: hostname: {h:?}"), e))?;
     }
     if let Some(d) = l.spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         // SAFETY: valid buffer and length.
         if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(Error::sys(format!("config.json: domainname: {d:?}"), std::io::Error::last_os_error()));
+            return Err(Error::sys(
+                format!("config.json: domainname: {d:?}"),
+                std::io::Error::last_os_error(),
+            ));
         }
     }
     Ok(())
@@ -186,18 +204,30 @@ fn prepare_rootfs(l: &Launch) -> Result<()> {
     let dev_is_bind = mounts_list.iter().any(|m| {
         rootfs::inner(m.destination()) == Path::new("dev")
             && (m.typ().as_deref() == Some("bind")
-                || m.options().iter().flatten().any(|o| o == "bind" || o == "rbind"))
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind"))
     });
     if !dev_is_bind {
-        let configured = l.spec.linux().as_ref().and_then(|x| x.devices().clone()).unwrap_or_default();
+        let configured = l
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|x| x.devices().clone())
+            .unwrap_or_default();
         devices::standard_dirs(&root)?;
         devices::create_all(&root, &devices::list(&configured)?, l.plan.user_involved())?;
         devices::symlinks(&root)?;
     }
     if let Some(p) = l.spec.process() {
-        let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
-        root.mkdir_all(rootfs::inner(p.cwd()), &perm)
-            .map_err(|e| rootfs::pathrs_err(format!("config.json: process.cwd: {}", p.cwd().display()), e))?;
+        let perm = crate::rootfs::perm(0o755);
+        root.mkdir_all(rootfs::inner(p.cwd()), &perm).map_err(|e| {
+            rootfs::pathrs_err(
+                format!("config.json: process.cwd: {}", p.cwd().display()),
+                e,
+            )
+        })?;
     }
     Ok(())
 }
@@ -238,11 +268,19 @@ struct Prepared {
 
 fn prepare_process(l: &Launch, p: &Process) -> Result<Prepared> {
     setup::before_user_switch(p)?;
-    if let Some(initial) = p.exec_cpu_affinity().as_ref().and_then(|a| a.initial().as_deref()) {
+    if let Some(initial) = p
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.initial().as_deref())
+    {
         setup::cpu_affinity(initial, "process.execCPUAffinity.initial")?;
     }
-    std::env::set_current_dir(p.cwd())
-        .map_err(|e| Error::sys(format!("config.json: process.cwd: {}", p.cwd().display()), e))?;
+    std::env::set_current_dir(p.cwd()).map_err(|e| {
+        Error::sys(
+            format!("config.json: process.cwd: {}", p.cwd().display()),
+            e,
+        )
+    })?;
     let mut extra = Vec::new();
     if let Some(n) = l.listen_fds {
         extra.push(("LISTEN_FDS".to_string(), n.to_string()));
@@ -256,10 +294,21 @@ fn prepare_process(l: &Launch, p: &Process) -> Result<Prepared> {
 
 /// Block until `start` connects to the start socket, then finish and exec.
 /// From here, errors go to `start` over that connection.
-fn wait_for_start_then_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Result<Infallible> {
+fn wait_for_start_then_exec(
+    l: &Launch,
+    state: &str,
+    prepared: Option<Prepared>,
+) -> Result<Infallible> {
     let conn = loop {
         // SAFETY: accept4 on our listening socket.
-        let fd = unsafe { libc::accept4(l.start_listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
+        let fd = unsafe {
+            libc::accept4(
+                l.start_listener,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_CLOEXEC,
+            )
+        };
         if fd >= 0 {
             // SAFETY: new fd we own.
             break unsafe { UnixStream::from(OwnedFd::from_raw_fd(fd)) };
@@ -294,7 +343,10 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
     let p = l.spec.process().as_ref().expect("prepared implies process");
     crate::hooks::run_all(
         "startContainer",
-        l.spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()),
+        l.spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.start_container().as_ref()),
         state,
     )?;
     let caps = p.capabilities().as_ref();
@@ -314,7 +366,11 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
     if p.no_new_privileges().unwrap_or(false) {
         setup::no_new_privs()?;
     }
-    if let Some(fin) = p.exec_cpu_affinity().as_ref().and_then(|a| a.cpu_affinity_final().as_deref()) {
+    if let Some(fin) = p
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.cpu_affinity_final().as_deref())
+    {
         setup::cpu_affinity(fin, "process.execCPUAffinity.final")?;
     }
     reset_signals();
@@ -335,5 +391,9 @@ fn reset_signals() {
         unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
     let empty = nix::sys::signal::SigSet::empty();
-    let _ = nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&empty), None);
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&empty),
+        None,
+    );
 }

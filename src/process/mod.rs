@@ -116,7 +116,11 @@ impl ForChildren {
 
 /// Clone the init and drive it to the point where it waits for `start`.
 /// On failure the init is killed; the caller removes cgroup and state.
-pub fn launch(l: &Launch, cgroup: &dyn Manager, hook_state: &dyn Fn(i32) -> String) -> Result<Launched> {
+pub fn launch(
+    l: &Launch,
+    cgroup: &dyn Manager,
+    hook_state: &dyn Fn(i32) -> String,
+) -> Result<Launched> {
     let (parent, child) = Channel::pair()?;
     let for_children = ForChildren::enter(l)?;
     let pid = clone(l.plan.clone_flags());
@@ -166,7 +170,11 @@ fn drive(
                 let state = hook_state(*init_pid);
                 // Both run in the runtime's namespaces, after the
                 // container's exist and before pivot_root.
-                crate::hooks::run_all("prestart", hooks.and_then(|h| h.prestart().as_ref()), &state)?;
+                crate::hooks::run_all(
+                    "prestart",
+                    hooks.and_then(|h| h.prestart().as_ref()),
+                    &state,
+                )?;
                 crate::hooks::run_all(
                     "createRuntime",
                     hooks.and_then(|h| h.create_runtime().as_ref()),
@@ -177,7 +185,11 @@ fn drive(
             Some((Msg::Pty, fd)) => pty = fd,
             Some((Msg::Ready, _)) => break,
             Some((Msg::Error { msg }, _)) => return Err(Error::Other(msg)),
-            Some((other, _)) => return Err(Error::Other(format!("unexpected message from init: {other:?}"))),
+            Some((other, _)) => {
+                return Err(Error::Other(format!(
+                    "unexpected message from init: {other:?}"
+                )))
+            }
             None => {
                 let status = waitpid(Pid::from_raw(child), None)
                     .map(|s| format!("{s:?}"))
@@ -192,5 +204,8 @@ fn drive(
         return Err(Error::Other("init did not send the pty master".into()));
     }
     let _ = pty.as_ref().map(|p: &OwnedFd| p.as_fd());
-    Ok(Launched { pid: *init_pid, pty })
+    Ok(Launched {
+        pid: *init_pid,
+        pty,
+    })
 }

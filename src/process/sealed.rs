@@ -45,15 +45,23 @@ pub fn reexec_sealed() -> Result<()> {
     if running_sealed() {
         return Ok(());
     }
-    let exe = std::fs::File::open("/proc/self/exe").map_err(|e| Error::sys("open /proc/self/exe", e))?;
-    let len = exe.metadata().map_err(|e| Error::sys("stat /proc/self/exe", e))?.len();
+    let exe =
+        std::fs::File::open("/proc/self/exe").map_err(|e| Error::sys("open /proc/self/exe", e))?;
+    let len = exe
+        .metadata()
+        .map_err(|e| Error::sys("stat /proc/self/exe", e))?
+        .len();
     let mem = memfd()?;
     let mut left = len as usize;
     while left > 0 {
         // SAFETY: valid fds; the kernel copies between them.
-        let n = unsafe { libc::sendfile(mem.as_raw_fd(), exe.as_raw_fd(), std::ptr::null_mut(), left) };
+        let n =
+            unsafe { libc::sendfile(mem.as_raw_fd(), exe.as_raw_fd(), std::ptr::null_mut(), left) };
         if n <= 0 {
-            return Err(Error::sys("copy berth into memfd", std::io::Error::last_os_error()));
+            return Err(Error::sys(
+                "copy berth into memfd",
+                std::io::Error::last_os_error(),
+            ));
         }
         left -= n as usize;
     }
@@ -65,7 +73,9 @@ pub fn reexec_sealed() -> Result<()> {
         return Err(Error::sys("seal memfd", std::io::Error::last_os_error()));
     }
     let args: Vec<CString> = std::env::args_os()
-        .map(|a| CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).unwrap_or_default())
+        .map(|a| {
+            CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).unwrap_or_default()
+        })
         .collect();
     let env: Vec<CString> = std::env::vars_os()
         .map(|(k, v)| {

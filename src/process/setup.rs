@@ -188,7 +188,8 @@ pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>> {
         let bad = || Error::InvalidConfig(format!("cpu list {s:?} is invalid"));
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
                 if a > b {
                     return Err(bad());
                 }
@@ -215,7 +216,13 @@ pub fn new_session_keyring(name: &str) -> Result<()> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     let cname = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: keyctl with a valid string pointer.
-    let rc = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, cname.as_ptr()) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            cname.as_ptr(),
+        )
+    };
     if rc < 0 {
         let e = std::io::Error::last_os_error();
         // Kernels without keyrings, or where keyctl is blocked, go on.
@@ -240,7 +247,10 @@ pub fn switch_user(user: &User, keep_caps: bool) -> Result<()> {
         let e = std::io::Error::last_os_error();
         // A user namespace with setgroups denied: fine when none are asked.
         if !(gids.is_empty() && e.raw_os_error() == Some(libc::EPERM)) {
-            return Err(Error::sys("config.json: process.user.additionalGids: setgroups", e));
+            return Err(Error::sys(
+                "config.json: process.user.additionalGids: setgroups",
+                e,
+            ));
         }
     }
     let (uid, gid) = (user.uid(), user.gid());

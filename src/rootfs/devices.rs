@@ -87,7 +87,11 @@ pub fn list(configured: &[LinuxDevice]) -> Result<Vec<Device>> {
 
 pub fn create_all(root: &Root, devices: &[Device], bind: bool) -> Result<()> {
     for d in devices {
-        let res = if bind { bind_host(root, d) } else { make_node(root, d) };
+        let res = if bind {
+            bind_host(root, d)
+        } else {
+            make_node(root, d)
+        };
         res.map_err(|e| Error::Other(format!("device {}: {e}", d.path.display())))?;
     }
     Ok(())
@@ -99,7 +103,7 @@ fn make_node(root: &Root, d: &Device) -> Result<()> {
     let name = rel
         .file_name()
         .ok_or_else(|| Error::Other("device path has no name".into()))?;
-    let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    let perm = crate::rootfs::perm(0o755);
     let dir = root
         .mkdir_all(parent, &perm)
         .map_err(|e| pathrs_err("mkdir", e))?;
@@ -182,7 +186,7 @@ pub fn symlinks(root: &Root) -> Result<()> {
 
 /// Directories runc makes in a fresh /dev.
 pub fn standard_dirs(root: &Root) -> Result<()> {
-    let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    let perm = crate::rootfs::perm(0o755);
     for dir in ["dev/pts", "dev/shm"] {
         root.mkdir_all(dir, &perm)
             .map_err(|e| pathrs_err(format!("mkdir /{dir}"), e))?;

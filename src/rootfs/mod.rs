@@ -24,6 +24,11 @@ pub fn inner(dest: &Path) -> PathBuf {
         .collect()
 }
 
+/// Permissions for directories and files berth creates in the rootfs.
+pub fn perm(mode: u32) -> std::fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(mode)
+}
+
 /// The magic-link path through which mount(2) reaches an fd's inode. The
 /// kernel follows it to exactly the inode we resolved, so a symlink swapped
 /// in afterwards cannot redirect the mount.

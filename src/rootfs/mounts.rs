@@ -46,7 +46,7 @@ fn is_dir_mode(mode: u32) -> bool {
 /// Make `dest` inside the root: a directory, or an empty file when a
 /// non-directory is to be bind-mounted there.
 pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Handle> {
-    let perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
+    let perm = crate::rootfs::perm(0o755);
     if dir {
         return root
             .mkdir_all(dest, &perm)
@@ -61,7 +61,7 @@ pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Hand
                 .map_err(|e| pathrs_err(format!("mkdir {}", parent.display()), e))?;
         }
     }
-    let file_perm = std::fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let file_perm = crate::rootfs::perm(0o644);
     match root.create_file(dest, OpenFlags::O_RDONLY, &file_perm) {
         Ok(_) => {}
         // Someone (another mount) created it meanwhile: use what is there.
@@ -78,13 +78,13 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
     let bind = opts.bind || typ == "bind";
     let dest = inner(m.destination());
     if dest.as_os_str().is_empty() {
-        return Err(Error::Other("mounting over the container's root is not allowed".into()));
+        return Err(Error::Other(
+            "mounting over the container's root is not allowed".into(),
+        ));
     }
 
-    if typ == "cgroup" || typ == "cgroup2" {
-        if !bind {
-            return super::mounts::mount_cgroup(root, &dest, &opts, ctx);
-        }
+    if (typ == "cgroup" || typ == "cgroup2") && !bind {
+        return mount_cgroup(root, &dest, &opts, ctx);
     }
 
     let handle = if bind {
@@ -123,7 +123,11 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         }
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
         let data = (!opts.data.is_empty()).then(|| cstr(opts.data.join(",")));
-        let fstype = if typ.is_empty() { None } else { Some(cstr(&typ)) };
+        let fstype = if typ.is_empty() {
+            None
+        } else {
+            Some(cstr(&typ))
+        };
         mount_raw(
             Some(&cstr(&source)),
             &fd_path(&h),
@@ -172,7 +176,12 @@ fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
 /// A `cgroup` mount: on cgroup v2 with a cgroup namespace, a fresh cgroup2
 /// mount (it shows the namespace's root); otherwise the container's own
 /// cgroup directories bind-mounted (v1: one per hierarchy on a tmpfs).
-pub fn mount_cgroup(root: &Root, dest: &Path, opts: &MountOptions, ctx: &MountContext) -> Result<()> {
+pub fn mount_cgroup(
+    root: &Root,
+    dest: &Path,
+    opts: &MountOptions,
+    ctx: &MountContext,
+) -> Result<()> {
     let ro = opts.flags.contains(MsFlags::MS_RDONLY);
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let h = ensure_target(root, dest, true)?;
@@ -181,14 +190,30 @@ pub fn mount_cgroup(root: &Root, dest: &Path, opts: &MountOptions, ctx: &MountCo
             return Err(Error::Other("no cgroup hierarchy on this host".into()));
         };
         if ctx.cgroup_ns {
-            let flags = base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
-            mount_raw(Some(c"cgroup2"), &fd_path(&h), Some(c"cgroup2"), flags, None)
-                .map_err(|e| Error::sys("mount cgroup2", e))?;
+            let flags = base
+                | if ro {
+                    MsFlags::MS_RDONLY
+                } else {
+                    MsFlags::empty()
+                };
+            mount_raw(
+                Some(c"cgroup2"),
+                &fd_path(&h),
+                Some(c"cgroup2"),
+                flags,
+                None,
+            )
+            .map_err(|e| Error::sys("mount cgroup2", e))?;
         } else {
             mount_raw(Some(&cstr(dir)), &fd_path(&h), None, MsFlags::MS_BIND, None)
                 .map_err(|e| Error::sys(format!("bind {}", dir.display()), e))?;
             let top = reresolve(root, dest)?;
-            let flags = base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+            let flags = base
+                | if ro {
+                    MsFlags::MS_RDONLY
+                } else {
+                    MsFlags::empty()
+                };
             remount_bind(&fd_path(&top), flags).map_err(|e| Error::sys("remount cgroup", e))?;
         }
         return Ok(());
@@ -201,12 +226,8 @@ pub fn mount_cgroup(root: &Root, dest: &Path, opts: &MountOptions, ctx: &MountCo
         Some(c"mode=755"),
     )
     .map_err(|e| Error::sys("mount tmpfs for cgroups", e))?;
-    let mut hierarchies: Vec<(String, &PathBuf)> = ctx
-        .cgroup
-        .v1
-        .iter()
-        .map(|(c, d)| (c.clone(), d))
-        .collect();
+    let mut hierarchies: Vec<(String, &PathBuf)> =
+        ctx.cgroup.v1.iter().map(|(c, d)| (c.clone(), d)).collect();
     if let Some(u) = &ctx.cgroup.unified {
         hierarchies.push(("unified".into(), u));
     }
@@ -214,10 +235,21 @@ pub fn mount_cgroup(root: &Root, dest: &Path, opts: &MountOptions, ctx: &MountCo
         let name = ctrl.strip_prefix("name=").unwrap_or(&ctrl).to_string();
         let sub = dest.join(&name);
         let hh = ensure_target(root, &sub, true)?;
-        mount_raw(Some(&cstr(dir)), &fd_path(&hh), None, MsFlags::MS_BIND, None)
-            .map_err(|e| Error::sys(format!("bind {}", dir.display()), e))?;
+        mount_raw(
+            Some(&cstr(dir)),
+            &fd_path(&hh),
+            None,
+            MsFlags::MS_BIND,
+            None,
+        )
+        .map_err(|e| Error::sys(format!("bind {}", dir.display()), e))?;
         let top = reresolve(root, &sub)?;
-        let flags = base | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+        let flags = base
+            | if ro {
+                MsFlags::MS_RDONLY
+            } else {
+                MsFlags::empty()
+            };
         remount_bind(&fd_path(&top), flags).map_err(|e| Error::sys("remount cgroup", e))?;
         // cpu,cpuacct is also reachable as cpu and cpuacct.
         if name.contains(',') {
@@ -238,5 +270,11 @@ pub fn mount_cgroup(root: &Root, dest: &Path, opts: &MountOptions, ctx: &MountCo
         )
         .map_err(|e| Error::sys("remount cgroup tmpfs read-only", e))?;
     }
-    finish(&reresolve(root, dest)?, &MountOptions { propagation: opts.propagation.clone(), ..Default::default() })
+    finish(
+        &reresolve(root, dest)?,
+        &MountOptions {
+            propagation: opts.propagation.clone(),
+            ..Default::default()
+        },
+    )
 }

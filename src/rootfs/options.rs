@@ -145,7 +145,9 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
                 o.attr_clr |= a;
             }
         } else if opt == "idmap" || opt == "ridmap" {
-            return Err(format!("option {opt:?}: id-mapped mounts are not supported yet"));
+            return Err(format!(
+                "option {opt:?}: id-mapped mounts are not supported yet"
+            ));
         } else if opt.starts_with("x-") {
             // Userspace hints (x-systemd.*, ...) are for other tools.
         } else {

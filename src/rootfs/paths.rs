@@ -72,17 +72,19 @@ pub fn readonly(paths: &[String]) -> Result<()> {
             None,
         )
         .map_err(|e| Error::sys(format!("config.json: linux.readonlyPaths: {p}"), e))?;
-        remount_bind(&target, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)
-            .or_else(|_| remount_bind(&target, MsFlags::MS_RDONLY))
-            .map_err(|e| Error::sys(format!("config.json: linux.readonlyPaths: {p}"), e))?;
+        remount_bind(
+            &target,
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        )
+        .or_else(|_| remount_bind(&target, MsFlags::MS_RDONLY))
+        .map_err(|e| Error::sys(format!("config.json: linux.readonlyPaths: {p}"), e))?;
     }
     Ok(())
 }
 
 /// `root.readonly`: the rootfs bind mount becomes read-only.
 pub fn root_readonly() -> Result<()> {
-    remount_bind(c"/", MsFlags::MS_RDONLY)
-        .map_err(|e| Error::sys("config.json: root.readonly", e))
+    remount_bind(c"/", MsFlags::MS_RDONLY).map_err(|e| Error::sys("config.json: root.readonly", e))
 }
 
 pub fn exists(p: &Path) -> bool {

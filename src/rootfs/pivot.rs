@@ -15,14 +15,8 @@ pub fn prepare(rootfs: &Path) -> Result<()> {
     mount_raw(None, c"/", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
         .map_err(|e| Error::sys("make / rslave", e))?;
     let r = cstr(rootfs);
-    mount_raw(
-        Some(&r),
-        &r,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None,
-    )
-    .map_err(|e| Error::sys(format!("bind rootfs {}", rootfs.display()), e))?;
+    mount_raw(Some(&r), &r, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+        .map_err(|e| Error::sys(format!("bind rootfs {}", rootfs.display()), e))?;
     // pivot_root refuses a new root whose parent mount is shared.
     mount_raw(None, &r, None, MsFlags::MS_PRIVATE, None)
         .map_err(|e| Error::sys("make rootfs private", e))?;

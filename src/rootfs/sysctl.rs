@@ -38,7 +38,9 @@ pub fn check_allowed(key: &str, namespaces: &[LinuxNamespaceType]) -> Result<()>
         )));
     }
     if key.contains("..") {
-        return Err(Error::InvalidConfig(format!("config.json: linux.sysctl: {key:?} is invalid")));
+        return Err(Error::InvalidConfig(format!(
+            "config.json: linux.sysctl: {key:?} is invalid"
+        )));
     }
     Ok(())
 }

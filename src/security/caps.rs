@@ -40,7 +40,9 @@ fn last_cap() -> u32 {
 }
 
 fn mask(caps: &[u32]) -> u64 {
-    caps.iter().filter(|&&c| c < 64).fold(0u64, |m, &c| m | (1u64 << c))
+    caps.iter()
+        .filter(|&&c| c < 64)
+        .fold(0u64, |m, &c| m | (1u64 << c))
 }
 
 /// Drop from the bounding set everything the config does not list. Needs
@@ -57,7 +59,10 @@ pub fn drop_bounding(c: &LinuxCapabilities) -> Result<()> {
             let e = std::io::Error::last_os_error();
             // EINVAL: the kernel does not know this capability.
             if e.raw_os_error() != Some(libc::EINVAL) {
-                return Err(Error::sys(format!("drop capability {cap} from the bounding set"), e));
+                return Err(Error::sys(
+                    format!("drop capability {cap} from the bounding set"),
+                    e,
+                ));
             }
         }
     }
@@ -109,7 +114,15 @@ pub fn apply(c: &LinuxCapabilities) -> Result<()> {
         ));
     }
     // SAFETY: plain prctl calls with integer arguments.
-    unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) };
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
     for cap in numbers(c.ambient())? {
         let rc = unsafe {
             libc::prctl(
@@ -137,9 +150,13 @@ mod tests {
 
     #[test]
     fn names_to_numbers() {
-        let set: Capabilities = [Capability::Chown, Capability::NetBindService, Capability::Kill]
-            .into_iter()
-            .collect();
+        let set: Capabilities = [
+            Capability::Chown,
+            Capability::NetBindService,
+            Capability::Kill,
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(numbers(&Some(set)).unwrap(), vec![0, 5, 10]);
         assert_eq!(mask(&[0, 5, 10]), 0b100_0010_0001);
     }

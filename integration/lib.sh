@@ -1,0 +1,348 @@
+# shellcheck shell=bash
+# Helpers for berth's end-to-end tests. Sourced by run.sh (for the final
+# clean-up) and by every test process (run_one).
+#
+# Each test runs in its own bash process with:
+#   T_NAME   the test's name (without test_)
+#   T_TMP    a fresh temp dir (bundles, host-side files); removed at the end
+#   ROOT     a fresh --root for berth; every container in it is deleted
+#   T_CG     /berth-itest-<run>/<T_NAME>: the parent of every cgroupsPath
+# and a clean-up (EXIT trap) that deletes the containers, kills only the
+# pids the test recorded (and those left in its own cgroups), removes its
+# cgroup dirs in every hierarchy, and removes the temp dirs.
+
+: "${BERTH:?BERTH must be set}"
+: "${ITEST_RUN_ID:?ITEST_RUN_ID must be set}"
+CG_PREFIX="/berth-itest-$ITEST_RUN_ID"
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+# The real interpreter (a pyenv shim costs ~50 ms a call).
+PY=${ITEST_PY:-python3}
+py() { "$PY" -S "$@"; }
+
+# Applets linked into every rootfs.
+APPLETS="sh cat echo ls id env grep sleep touch mkdir stat readlink hostname
+uname wc tr printf pwd sort test [ head tail mount ionice true false tty
+kill ps awk sed rm ln cut nproc dd"
+
+# ---------------------------------------------------------------- results --
+
+# fail MSG: end the test as failed, with a one-line reason.
+fail() {
+  local msg="$*"
+  msg=${msg//$'\n'/ | }
+  printf '%s\n' "${msg:0:600}" >"$T_REASON"
+  echo "FAIL: $msg" >&2
+  exit 1
+}
+
+# skip MSG: end the test as skipped (only for a reason the host proves).
+skip() {
+  printf 'SKIP %s\n' "$*" >"$T_REASON"
+  exit 77
+}
+
+assert_eq() { # actual expected what
+  [ "$1" == "$2" ] || fail "${3:-value}: expected [$2], got [$1]"
+}
+
+assert_contains() { # haystack needle what
+  [[ "$1" == *"$2"* ]] || fail "${3:-output}: expected to contain [$2], got [$1]"
+}
+
+assert_not_contains() { # haystack needle what
+  [[ "$1" != *"$2"* ]] || fail "${3:-output}: expected not to contain [$2], got [$1]"
+}
+
+assert_match() { # haystack ERE what
+  [[ "$1" =~ $2 ]] || fail "${3:-output}: expected to match /$2/, got [$1]"
+}
+
+# assert_rc EXPECTED [what]: the status of the last brun/bcreate/bcmd.
+assert_rc() {
+  [ "$RC" == "$1" ] || fail "${2:-berth} exit status: expected $1, got $RC (stdout: ${OUT:0:300}) (stderr: ${ERR:0:300})"
+}
+
+# ----------------------------------------------------------------- berth --
+
+b() { "$BERTH" --root "$ROOT" "$@"; }
+
+# bcmd ARGS...: run berth (global flags first), capture OUT, ERR, RC.
+bcmd() {
+  b "$@" </dev/null >"$T_TMP/.out" 2>"$T_TMP/.err"
+  RC=$?
+  OUT=$(cat "$T_TMP/.out")
+  ERR=$(cat "$T_TMP/.err")
+}
+
+# cid NAME: a container id unique to this test run.
+cid() { echo "${T_NAME//_/-}-$1-$T_SALT"; }
+
+# brun BUNDLE ID [run flags...]: `berth run` in the foreground, stdin from
+# /dev/null; sets OUT, ERR, RC.
+brun() {
+  local bundle=$1 id=$2
+  shift 2
+  b run --bundle "$bundle" "$@" "$id" </dev/null >"$T_TMP/.out" 2>"$T_TMP/.err"
+  RC=$?
+  OUT=$(cat "$T_TMP/.out")
+  ERR=$(cat "$T_TMP/.err")
+}
+
+# bcreate BUNDLE ID [create flags...]: `berth create`; the container's
+# stdout/stderr go to $T_TMP/ID.stdout / .stderr (never a pipe: the
+# container keeps them open). Records the init pid on success.
+bcreate() {
+  local bundle=$1 id=$2
+  shift 2
+  b create --bundle "$bundle" "$@" "$id" </dev/null >"$T_TMP/$id.stdout" 2>"$T_TMP/$id.stderr"
+  RC=$?
+  OUT=$(cat "$T_TMP/$id.stdout")
+  ERR=$(cat "$T_TMP/$id.stderr")
+  if [ "$RC" == 0 ]; then
+    local pid
+    pid=$(state_field "$id" pid 2>/dev/null)
+    [ -n "$pid" ] && [ "$pid" != 0 ] && record_pid "$pid"
+  fi
+  return 0
+}
+
+# must_create BUNDLE ID [flags]: create or fail the test.
+must_create() {
+  bcreate "$@"
+  [ "$RC" == 0 ] || fail "create $2 failed (rc $RC): $ERR"
+}
+
+must_start() {
+  bcmd start "$1"
+  [ "$RC" == 0 ] || fail "start $1 failed (rc $RC): $ERR"
+}
+
+# state_json ID: print `berth state ID` (empty on error).
+state_json() { b state "$1" 2>/dev/null; }
+
+# state_field ID FIELD: one field of the state JSON (annotations as JSON).
+state_field() {
+  b state "$1" 2>/dev/null | py -c '
+import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else ("" if v is None else v))' "$2"
+}
+
+# wait_status ID STATUS [seconds]: poll `state` until it says STATUS.
+wait_status() {
+  local id=$1 want=$2 secs=${3:-10} i got
+  for ((i = 0; i < secs * 20; i++)); do
+    got=$(state_field "$id" status)
+    [ "$got" == "$want" ] && return 0
+    sleep 0.05
+  done
+  fail "container $id: status stayed [$got], expected [$want] within ${secs}s"
+}
+
+# wait_file FILE [seconds]: wait until FILE exists and is non-empty.
+wait_file() {
+  local f=$1 secs=${2:-10} i
+  for ((i = 0; i < secs * 20; i++)); do
+    [ -s "$f" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# wait_gone PID [seconds]: wait until PID has exited (or is a zombie).
+wait_gone() {
+  local pid=$1 secs=${2:-10} i st
+  for ((i = 0; i < secs * 20; i++)); do
+    st=$(proc_state "$pid")
+    [ -z "$st" ] || [ "$st" == Z ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# proc_state PID: the state letter of PID ("" if there is no such process).
+proc_state() {
+  local line
+  read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+  line=${line##*) }
+  echo "${line%% *}"
+}
+
+# proc_starttime PID: field 22 of /proc/PID/stat.
+proc_starttime() {
+  local line
+  read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+  line=${line##*) }
+  # shellcheck disable=SC2086
+  set -- $line
+  echo "${20}"
+}
+
+# record_pid PID: remember a process the clean-up may kill (pid and start
+# time, so a recycled pid is never killed).
+record_pid() {
+  local st
+  st=$(proc_starttime "$1")
+  [ -n "$st" ] && echo "$1 $st" >>"$T_TMP/.pids"
+}
+
+# bg CMD...: start CMD in the background and record it; sets BG_PID.
+bg() {
+  "$@" &
+  BG_PID=$!
+  record_pid "$BG_PID"
+}
+
+# --------------------------------------------------------------- bundles --
+
+# cfg BUNDLE PYCODE...: edit BUNDLE/config.json with Python statements on
+# `c` (the config dict); `E` is os.environ.
+cfg() {
+  local bundle=$1
+  shift
+  py - "$bundle/config.json" "$@" <<'EOF' || fail "cfg: editing $bundle/config.json failed"
+import json, os, sys
+p = sys.argv[1]
+c = json.load(open(p))
+E = os.environ
+for code in sys.argv[2:]:
+    exec(code)
+with open(p, "w") as f:
+    json.dump(c, f, indent=2)
+EOF
+}
+
+# make_bundle NAME ARGS...: a busybox bundle at $T_TMP/NAME, set in $B:
+# config from `berth spec`, terminal off, process.args = ARGS, the root
+# writable, a cgroupsPath of its own under $T_CG, and the host dir
+# $B/host bind-mounted at /host.
+make_bundle() {
+  local name=$1
+  shift
+  B="$T_TMP/$name"
+  mkdir -p "$B/rootfs/bin" "$B/rootfs/proc" "$B/rootfs/sys" "$B/rootfs/dev" \
+    "$B/rootfs/etc" "$B/rootfs/tmp" "$B/host" || fail "make_bundle: mkdir"
+  chmod 755 "$B" "$B/rootfs"
+  chmod 777 "$B/host"
+  cp "$BUSYBOX" "$B/rootfs/bin/busybox" || fail "make_bundle: copy busybox"
+  (cd "$B" && "$BERTH" spec) || fail "make_bundle: berth spec failed"
+  APPLETS=$APPLETS CGP="$T_CG/$name" HOSTDIR="$B/host" py - "$B/config.json" "$@" <<'EOF' || fail "make_bundle: editing config.json failed"
+import json, os, sys
+E = os.environ
+p = sys.argv[1]
+for a in E["APPLETS"].split():
+    os.symlink("busybox", os.path.join(os.path.dirname(p), "rootfs/bin", a))
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = sys.argv[2:]
+c["root"]["readonly"] = False
+c["linux"]["cgroupsPath"] = E["CGP"]
+c["mounts"].append({"destination": "/host", "type": "bind", "source": E["HOSTDIR"], "options": ["rbind", "rw"]})
+with open(p, "w") as f:
+    json.dump(c, f, indent=2)
+EOF
+}
+
+# add_mount BUNDLE DEST TYPE SOURCE [OPT,OPT...]
+add_mount() {
+  MD=$2 MT=$3 MS=$4 MO=${5:-} cfg "$1" '
+m = {"destination": E["MD"], "type": E["MT"], "source": E["MS"]}
+if E["MO"]: m["options"] = E["MO"].split(",")
+c["mounts"].append(m)'
+}
+
+# mountinfo_line OUTPUT MOUNTPOINT: the last mountinfo line for MOUNTPOINT.
+mountinfo_line() {
+  awk -v mp="$2" '$5 == mp { line = $0 } END { print line }' <<<"$1"
+}
+
+# --------------------------------------------------------- left-behinds --
+
+# assert_nothing_left ID CGNAME [MARKER]: no state dir under --root, no
+# cgroup dir for the container in any hierarchy, no process with ID or
+# MARKER in its command line.
+assert_nothing_left() {
+  local id=$1 cgname=$2 marker=${3:-$1} h left p arg
+  left=$(ls -A "$ROOT" 2>/dev/null)
+  [ -z "$left" ] || fail "left behind under --root: $left"
+  for h in /sys/fs/cgroup/*/; do
+    [ -e "$h${T_CG#/}/$cgname" ] && fail "left behind: cgroup dir $h${T_CG#/}/$cgname"
+  done
+  # Scan with builtins only, so no scanner has the marker in its argv.
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" == "$$" ] || [ "${p#/proc/}" == "$BASHPID" ] && continue
+    while IFS= read -r -d '' arg; do
+      if [[ "$arg" == *"$id"* || "$arg" == *"$marker"* ]]; then
+        fail "left behind: process ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline" 2>/dev/null))"
+      fi
+    done 2>/dev/null <"$p/cmdline"
+  done
+  return 0
+}
+
+# ------------------------------------------------------------- clean-up --
+
+# cleanup_test TMP ROOT CG: idempotent; also run by run.sh after a test
+# that timed out.
+cleanup_test() {
+  local tmp=$1 root=$2 cg=$3 d id pid st h i mp
+  if [ -d "$root" ]; then
+    for d in "$root"/*/; do
+      [ -d "$d" ] || continue
+      id=$(basename "$d")
+      timeout -k 2 20 "$BERTH" --root "$root" delete --force "$id" >/dev/null 2>&1
+    done
+  fi
+  # Recorded pids, only while they are still the process we recorded.
+  if [ -f "$tmp/.pids" ]; then
+    while read -r pid st; do
+      [ "$(proc_starttime "$pid")" == "$st" ] && kill -9 "$pid" 2>/dev/null
+    done <"$tmp/.pids"
+  fi
+  # Whatever is still in this test's own cgroups (ours by construction).
+  for h in /sys/fs/cgroup/*/; do
+    d="$h${cg#/}"
+    [ -d "$d" ] || continue
+    while read -r pid; do
+      [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    done < <(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
+  done
+  for h in /sys/fs/cgroup/*/; do
+    d="$h${cg#/}"
+    [ -d "$d" ] || continue
+    for ((i = 0; i < 40; i++)); do
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$d" ] || break
+      sleep 0.05
+    done
+    [ -d "$d" ] && echo "cleanup: could not remove cgroup $d" >&2
+  done
+  # A mount that leaked to the host under our dirs: detach it before rm.
+  for d in "$tmp" "$root"; do
+    [ -n "$d" ] && [ -d "$d" ] || continue
+    while read -r mp; do
+      echo "cleanup: unmounting leaked host mount $mp" >&2
+      umount -l "$mp" 2>/dev/null
+    done < <(awk -v p="$d/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+  done
+  [ -n "$tmp" ] && rm -rf --one-file-system "$tmp"
+  [ -n "$root" ] && rm -rf --one-file-system "$root"
+  return 0
+}
+
+# run_one FUNC: the body of one test process (called by run.sh).
+run_one() {
+  local func=$1
+  T_NAME=${func#test_}
+  T_SALT=$RANDOM$RANDOM
+  T_CG="$CG_PREFIX/$T_NAME"
+  T_TMP=$(mktemp -d /tmp/berth-itest.XXXXXX) || exit 1
+  ROOT=$(mktemp -d /tmp/berth-itest-root.XXXXXX) || exit 1
+  chmod 755 "$T_TMP"
+  echo "$T_TMP $ROOT $T_CG" >"$T_STATEFILE"
+  trap 'cleanup_test "$T_TMP" "$ROOT" "$T_CG"' EXIT
+  trap 'exit 143' TERM INT
+  cd "$T_TMP" || exit 1
+  "$func"
+  exit 0
+}
