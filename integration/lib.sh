@@ -22,7 +22,7 @@ py() { "$PY" -S "$@"; }
 # Applets linked into every rootfs.
 APPLETS="sh cat echo ls id env grep sleep touch mkdir stat readlink hostname
 uname wc tr printf pwd sort test [ head tail mount ionice true false tty
-kill ps awk sed rm ln cut nproc dd"
+kill ps awk sed rm ln cut nproc dd stty"
 
 # ---------------------------------------------------------------- results --
 
@@ -221,7 +221,7 @@ make_bundle() {
   shift
   B="$T_TMP/$name"
   mkdir -p "$B/rootfs/bin" "$B/rootfs/proc" "$B/rootfs/sys" "$B/rootfs/dev" \
-    "$B/rootfs/etc" "$B/rootfs/tmp" "$B/host" || fail "make_bundle: mkdir"
+    "$B/rootfs/etc" "$B/rootfs/tmp" "$B/rootfs/host" "$B/host" || fail "make_bundle: mkdir"
   chmod 755 "$B" "$B/rootfs"
   chmod 777 "$B/host"
   cp "$BUSYBOX" "$B/rootfs/bin/busybox" || fail "make_bundle: copy busybox"
@@ -256,6 +256,35 @@ mountinfo_line() {
   awk -v mp="$2" '$5 == mp { line = $0 } END { print line }' <<<"$1"
 }
 
+# ---------------------------------------------------------------- cgroups --
+
+# cg_roots: the mount point of every cgroup hierarchy (v1 controllers and
+# cgroup2: /sys/fs/cgroup/<ctrl> and /sys/fs/cgroup/unified on a hybrid
+# host, /sys/fs/cgroup alone on a pure v2 one).
+cg_roots() {
+  awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup" || $(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | sort -u
+}
+
+# cg_procs CGNAME: the cgroup.procs file of this test's container cgroup
+# CGNAME (a hierarchy every host has: pids or memory on v1, else cgroup2).
+cg_procs() {
+  local h f
+  for h in /sys/fs/cgroup/pids /sys/fs/cgroup/memory $(cg_roots); do
+    f="$h$T_CG/$1/cgroup.procs"
+    [ -f "$f" ] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+
+# assert_no_cgroup CGNAME: no dir for it in any hierarchy.
+assert_no_cgroup() {
+  local h
+  for h in $(cg_roots); do
+    [ -e "$h$T_CG/$1" ] && fail "left behind: cgroup dir $h$T_CG/$1"
+  done
+  return 0
+}
+
 # --------------------------------------------------------- left-behinds --
 
 # assert_nothing_left ID CGNAME [MARKER]: no state dir under --root, no
@@ -265,9 +294,7 @@ assert_nothing_left() {
   local id=$1 cgname=$2 marker=${3:-$1} h left p arg
   left=$(ls -A "$ROOT" 2>/dev/null)
   [ -z "$left" ] || fail "left behind under --root: $left"
-  for h in /sys/fs/cgroup/*/; do
-    [ -e "$h${T_CG#/}/$cgname" ] && fail "left behind: cgroup dir $h${T_CG#/}/$cgname"
-  done
+  assert_no_cgroup "$cgname"
   # Scan with builtins only, so no scanner has the marker in its argv.
   for p in /proc/[0-9]*; do
     [ "${p#/proc/}" == "$$" ] || [ "${p#/proc/}" == "$BASHPID" ] && continue
@@ -300,15 +327,15 @@ cleanup_test() {
     done <"$tmp/.pids"
   fi
   # Whatever is still in this test's own cgroups (ours by construction).
-  for h in /sys/fs/cgroup/*/; do
-    d="$h${cg#/}"
+  for h in $(cg_roots); do
+    d="$h$cg"
     [ -d "$d" ] || continue
     while read -r pid; do
       [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
     done < <(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
   done
-  for h in /sys/fs/cgroup/*/; do
-    d="$h${cg#/}"
+  for h in $(cg_roots); do
+    d="$h$cg"
     [ -d "$d" ] || continue
     for ((i = 0; i < 40; i++)); do
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null

@@ -4,7 +4,7 @@
 #
 #   integration/run.sh [BERTH_BINARY] [FILTER]
 #
-# The binary is the first argument when that names an executable file,
+# The binary is the first argument when that names a file (or has a '/'),
 # else $BERTH, else target/release/berth (relative to the repository).
 # FILTER (a bash regex) picks tests by name. Each test runs in its own
 # bash process with its own --root, temp dir and cgroup prefix, and prints
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
 bin=""
-if [ $# -gt 0 ] && [ -n "$1" ] && [ -f "$1" ] && [ -x "$1" ]; then
+if [ $# -gt 0 ] && [ -n "$1" ] && { [ -f "$1" ] || [[ $1 == */* ]]; }; then
   bin=$1
   shift
 elif [ $# -gt 0 ] && [ -z "$1" ]; then
@@ -57,8 +57,8 @@ TEST_TIMEOUT=${ITEST_TIMEOUT:-60}
 run_dir=$(mktemp -d /tmp/berth-itest-run.XXXXXX)
 remove_prefix() {
   local h d i
-  for h in /sys/fs/cgroup/*/; do
-    d="$h${CG_PREFIX#/}"
+  for h in $(cg_roots); do
+    d="$h$CG_PREFIX"
     [ -d "$d" ] || continue
     for ((i = 0; i < 40; i++)); do
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null

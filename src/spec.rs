@@ -115,6 +115,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
         if m.destination().as_os_str().is_empty() {
             return Err(invalid(&format!("mounts[{i}].destination"), "is empty"));
         }
+        if m.destination()
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            return Err(invalid(
+                &format!("mounts[{i}].destination"),
+                format!("{:?} must not contain '..'", m.destination()),
+            ));
+        }
     }
     if spec.solaris().is_some() || spec.windows().is_some() || spec.vm().is_some() {
         return Err(invalid(

@@ -35,9 +35,17 @@ pub struct Saved {
     /// True when the container has its own pid namespace (so killing init
     /// kills everything).
     pub own_pid_ns: bool,
+    /// False when the container shares the host's mount namespace: its
+    /// mounts are then under the rootfs on the host, for delete to remove.
+    #[serde(default = "yes")]
+    pub own_mount_ns: bool,
     /// True once `create` has finished; a dir without it is half-created.
     #[serde(default)]
     pub created_ok: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Check an id the way runc does: no path separators, no `.`/`..`.

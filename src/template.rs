@@ -30,11 +30,11 @@ pub fn default_config(rootless: bool) -> Value {
             json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
                            "options": ["nosuid", "noexec", "nodev", "ro"]}),
         );
-        mounts.push(
-            json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-                           "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
-        );
     }
+    mounts.push(
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                       "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}),
+    );
     let mut namespaces = vec![
         json!({"type": "pid"}),
         json!({"type": "ipc"}),

@@ -61,10 +61,7 @@ test_delete_running_needs_force() {
   assert_rc 0 "delete --force"
   wait_gone "$pid" 5 || fail "init $pid still alive after delete --force"
   assert_eq "$(ls -A "$ROOT")" "" "--root after delete --force"
-  local h
-  for h in /sys/fs/cgroup/*/; do
-    [ -e "$h${T_CG#/}/a" ] && fail "cgroup $h${T_CG#/}/a left after delete --force"
-  done
+  assert_no_cgroup a
   bcmd state "$id"
   assert_rc 1 "state after delete"
 }
@@ -135,8 +132,7 @@ test_kill_all() {
   must_create "$B" "$id"
   must_start "$id"
   wait_file "$B/host/ready" 5 || fail "process did not start"
-  procs="/sys/fs/cgroup/pids${T_CG}/a/cgroup.procs"
-  [ -f "$procs" ] || procs="/sys/fs/cgroup/memory${T_CG}/a/cgroup.procs"
+  procs=$(cg_procs a) || fail "no cgroup.procs for the container's cgroup"
   n=$(wc -l <"$procs")
   assert_eq "$n" 3 "processes in the container's cgroup before kill --all"
   bcmd kill --all "$id" TERM
@@ -226,11 +222,7 @@ test_create_duplicate_id() {
   must_start "$id"
   wait_file "$first/host/started" 5 || fail "the first container no longer starts"
   [ -e "$B/host/second" ] && fail "the second config ran"
-  local h
-  for h in /sys/fs/cgroup/*/; do
-    [ -e "$h${T_CG#/}/b" ] && fail "the refused create left cgroup $h${T_CG#/}/b"
-  done
-  return 0
+  assert_no_cgroup b
 }
 
 test_run_exit_status() {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub use layout::Layout;
+pub use layout::{unescape, Layout};
 
 /// Where a container's cgroup lives: one directory per hierarchy.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]

@@ -57,11 +57,6 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     }
     let linux = spec.linux().as_ref();
     let plan = Plan::from_spec(linux)?;
-    if !plan.has(T::Mount) {
-        return Err(Error::InvalidConfig(
-            "config.json: linux.namespaces: berth needs a mount namespace (add {\"type\": \"mount\"})".into(),
-        ));
-    }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !plan.has(T::Uts) {
         return Err(Error::InvalidConfig(
             "config.json: hostname: setting it needs a uts namespace in linux.namespaces".into(),
@@ -80,9 +75,6 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         state::write_atomic(&dir.file(state::CONFIG_FILE), &bundle.raw)?;
         mgr.create()?;
         cgroup_made = true;
-        if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
-            mgr.apply(r)?;
-        }
         let listener = start_listener(&dir)?;
         let annotations = spec.annotations().clone().unwrap_or_default();
         let launch = Launch {
@@ -115,6 +107,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             annotations,
             cgroup: placement.clone(),
             own_pid_ns: plan.has(T::Pid),
+            own_mount_ns: plan.has(T::Mount),
             created_ok: true,
         };
         dir.save(&saved)?;
@@ -133,6 +126,10 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         Ok(c) => Ok(c),
         Err(e) => {
             undo(&dir, &*mgr, cgroup_made);
+            if !plan.has(T::Mount) {
+                // Mounts made in the host's namespace, under the rootfs.
+                let _ = crate::rootfs::unmount_under(&rootfs);
+            }
             Err(e)
         }
     }

@@ -52,6 +52,9 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         )));
     }
     cg.destroy()?;
+    if !saved.own_mount_ns {
+        crate::rootfs::unmount_under(&saved.rootfs)?;
+    }
     if let Ok(spec) = dir.config() {
         let state = hook_state(
             id,

@@ -37,10 +37,14 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         .map_err(|e| Error::sys("signal the container's init", e))?;
     // The init closes the connection by exec'ing (close-on-exec), or
     // writes why it could not.
-    let mut reply = String::new();
-    let _ = conn.read_to_string(&mut reply);
-    if !reply.is_empty() {
-        return Err(Error::Other(reply));
+    // One recv takes the whole record (SOCK_SEQPACKET drops what a short
+    // read leaves).
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = conn.read(&mut buf).unwrap_or(0);
+    if n > 0 {
+        return Err(Error::Other(
+            String::from_utf8_lossy(&buf[..n]).into_owned(),
+        ));
     }
     let spec = c.dir.config()?;
     let state = hook_state(

@@ -69,10 +69,8 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
     }
 
     set_names(l)?;
-    let has_mnt = l.plan.has(T::Mount);
-    if has_mnt {
-        prepare_rootfs(l)?;
-    }
+    let own_mnt = l.plan.has(T::Mount);
+    prepare_rootfs(l, own_mnt)?;
     chan.send(&Msg::RunHooks)?;
     let state = match chan.recv(STEP_TIMEOUT)? {
         Some((Msg::HooksDone { state }, _)) => state,
@@ -86,8 +84,13 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
         &state,
     )?;
     let linux = l.spec.linux().as_ref();
-    if has_mnt {
-        pivot::enter(l.rootfs, l.no_pivot)?;
+    let entry = match (own_mnt, l.no_pivot) {
+        (false, _) => pivot::Entry::Chroot,
+        (true, true) => pivot::Entry::MoveAndChroot,
+        (true, false) => pivot::Entry::PivotRoot,
+    };
+    pivot::enter(l.rootfs, entry)?;
+    if own_mnt {
         if let Some(p) = linux
             .and_then(|l| l.rootfs_propagation().as_deref())
             .filter(|p| !p.is_empty())
@@ -152,7 +155,13 @@ fn become_root_in_userns() -> Result<()> {
 fn fork_into_new_pid_or_time_ns(l: &Launch, chan: &Channel) -> Result<()> {
     if l.plan.is_new(T::Time) {
         namespaces::unshare(namespaces::CLONE_NEWTIME)?;
-        namespaces::write_time_offsets(l.spec.linux().as_ref())?;
+        // Non-dumpable makes /proc/self/* owned by the host's root, which
+        // this user namespace does not map: be dumpable for this one write
+        // (no process of the container exists yet to take advantage).
+        prctl(libc::PR_SET_DUMPABLE, 1);
+        let written = namespaces::write_time_offsets(l.spec.linux().as_ref());
+        prctl(libc::PR_SET_DUMPABLE, 0);
+        written?;
     }
     if l.plan.is_new(T::Pid) {
         namespaces::unshare(libc::CLONE_NEWPID)?;
@@ -188,8 +197,10 @@ fn set_names(l: &Launch) -> Result<()> {
 }
 
 /// Mounts, /dev and the cwd, inside the rootfs, before pivot_root.
-fn prepare_rootfs(l: &Launch) -> Result<()> {
-    pivot::prepare(l.rootfs)?;
+/// Without a mount namespace of its own (runc allows that) the mounts land
+/// in the host's namespace, under the rootfs; `delete` unmounts them.
+fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
+    pivot::prepare(l.rootfs, own_mnt)?;
     let root = pathrs::Root::open(l.rootfs).map_err(|e| rootfs::pathrs_err("open rootfs", e))?;
     let no_mounts = Vec::new();
     let mounts_list = l.spec.mounts().as_ref().unwrap_or(&no_mounts);

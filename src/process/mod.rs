@@ -123,13 +123,20 @@ pub fn launch(
 ) -> Result<Launched> {
     let (parent, child) = Channel::pair()?;
     let for_children = ForChildren::enter(l)?;
-    let pid = clone(l.plan.clone_flags());
-    let restored = for_children.restore();
-    let pid = pid?;
+    let pid = match clone(l.plan.clone_flags()) {
+        Ok(pid) => pid,
+        Err(e) => {
+            let _ = for_children.restore();
+            return Err(e);
+        }
+    };
     if pid == 0 {
+        // The init keeps the namespaces it was cloned into.
         drop(parent);
+        drop(for_children);
         init::run(l, child);
     }
+    let restored = for_children.restore();
     drop(child);
     let mut init_pid = pid;
     let res = restored.and_then(|()| drive(l, &parent, cgroup, pid, &mut init_pid, hook_state));
@@ -152,6 +159,10 @@ fn drive(
     hook_state: &dyn Fn(i32) -> String,
 ) -> Result<Launched> {
     cgroup.add(child)?;
+    if let Some(adj) = l.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+        // Inherited by the init's fork, if there is one.
+        self::setup::write_oom_score_adj(child, adj)?;
+    }
     chan.send(&Msg::Go)?;
     let hooks = l.spec.hooks().as_ref();
     let mut pty = None;
@@ -167,6 +178,11 @@ fn drive(
                 *init_pid = pid;
             }
             Some((Msg::RunHooks, _)) => {
+                // Resources only now: /dev is filled (device rules would
+                // forbid the mknods), and nothing of the user's has run.
+                if let Some(r) = l.spec.linux().as_ref().and_then(|x| x.resources().as_ref()) {
+                    cgroup.apply(r)?;
+                }
                 let state = hook_state(*init_pid);
                 // Both run in the runtime's namespaces, after the
                 // container's exist and before pivot_root.

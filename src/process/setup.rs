@@ -53,8 +53,19 @@ pub fn rlimits(limits: &[PosixRlimit]) -> Result<()> {
     Ok(())
 }
 
-pub fn oom_score_adj(adj: i32) -> Result<()> {
-    std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+/// Written by the runtime into /proc/<pid>/oom_score_adj of the init.
+pub fn write_oom_score_adj(pid: i32, adj: i32) -> Result<()> {
+    use std::io::Write;
+    let proc = pathrs::procfs::ProcfsHandle::new()
+        .map_err(|e| Error::Other(format!("open procfs: {e}")))?;
+    let mut f = proc
+        .open(
+            pathrs::procfs::ProcfsBase::ProcPid(pid as u32),
+            "oom_score_adj",
+            pathrs::flags::OpenFlags::O_WRONLY,
+        )
+        .map_err(|e| Error::Other(format!("config.json: process.oomScoreAdj: {e}")))?;
+    f.write_all(adj.to_string().as_bytes())
         .map_err(|e| Error::sys(format!("config.json: process.oomScoreAdj: {adj}"), e))
 }
 
@@ -288,9 +299,6 @@ pub fn no_new_privs() -> Result<()> {
 pub fn before_user_switch(p: &Process) -> Result<()> {
     if let Some(r) = p.rlimits() {
         rlimits(r)?;
-    }
-    if let Some(adj) = p.oom_score_adj() {
-        oom_score_adj(adj)?;
     }
     if let Some(io) = p.io_priority() {
         io_priority(io.class(), io.priority())?;

@@ -144,3 +144,23 @@ pub fn remount_bind(target: &std::ffi::CStr, flags: MsFlags) -> std::io::Result<
         r => r,
     }
 }
+
+/// Unmount every mount at or below `dir` (deepest first): what a container
+/// without its own mount namespace left in the host's.
+pub fn unmount_under(dir: &Path) -> Result<(), Error> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::sys("read /proc/self/mountinfo", e))?;
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| PathBuf::from(crate::cgroups::unescape(m)))
+        .filter(|m| m.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    points.dedup();
+    // A path mounted over several times needs one umount per layer.
+    for p in points {
+        while nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH).is_ok() {}
+    }
+    Ok(())
+}

@@ -8,12 +8,26 @@ use nix::mount::MsFlags;
 use super::{cstr, mount_raw};
 use crate::error::{Error, Result};
 
-/// Before any mount: stop our mounts from propagating back to the host
-/// (everything becomes a slave), and make the rootfs a mount point of its
-/// own so pivot_root accepts it.
-pub fn prepare(rootfs: &Path) -> Result<()> {
-    mount_raw(None, c"/", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
-        .map_err(|e| Error::sys("make / rslave", e))?;
+/// How the init makes the rootfs its `/`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Entry {
+    PivotRoot,
+    /// --no-pivot: MS_MOVE the rootfs onto / and chroot.
+    MoveAndChroot,
+    /// No mount namespace of its own: only chroot (a move or pivot would
+    /// change the host's mount tree).
+    Chroot,
+}
+
+/// Before any mount: in the container's own mount namespace, stop our
+/// mounts from propagating back to the host (everything becomes a slave).
+/// Then make the rootfs a mount point of its own, so pivot_root accepts it
+/// and `root.readonly` has a mount to remount.
+pub fn prepare(rootfs: &Path, own_mount_ns: bool) -> Result<()> {
+    if own_mount_ns {
+        mount_raw(None, c"/", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
+            .map_err(|e| Error::sys("make / rslave", e))?;
+    }
     let r = cstr(rootfs);
     mount_raw(Some(&r), &r, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(|e| Error::sys(format!("bind rootfs {}", rootfs.display()), e))?;
@@ -26,14 +40,22 @@ pub fn prepare(rootfs: &Path) -> Result<()> {
 /// Switch to the rootfs. The old root is stacked under the new one by
 /// `pivot_root(".", ".")`, made a slave (so detaching it cannot unmount
 /// anything on the host), and detached.
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+pub fn enter(rootfs: &Path, how: Entry) -> Result<()> {
     nix::unistd::chdir(rootfs).map_err(|e| Error::sys("chdir to rootfs", e))?;
-    if no_pivot {
+    if how == Entry::Chroot {
+        nix::unistd::chroot(".").map_err(|e| Error::sys("chroot", e))?;
+    } else if how == Entry::MoveAndChroot {
         mount_raw(Some(&cstr(rootfs)), c"/", None, MsFlags::MS_MOVE, None)
             .map_err(|e| Error::sys("move rootfs to / (--no-pivot)", e))?;
         nix::unistd::chroot(".").map_err(|e| Error::sys("chroot", e))?;
     } else {
+        // After pivot_root(".", ".") the old root is stacked on top of the
+        // new one. Step onto it (through an fd taken before) so that the
+        // rslave and the detach reach the old root only, not the
+        // container's own mounts (which keep their propagation).
+        let old_root = std::fs::File::open("/").map_err(|e| Error::sys("open old root", e))?;
         nix::unistd::pivot_root(".", ".").map_err(|e| Error::sys("pivot_root", e))?;
+        nix::unistd::fchdir(&old_root).map_err(|e| Error::sys("fchdir old root", e))?;
         mount_raw(None, c".", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
             .map_err(|e| Error::sys("make old root rslave", e))?;
         nix::mount::umount2(".", nix::mount::MntFlags::MNT_DETACH)

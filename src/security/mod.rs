@@ -3,3 +3,4 @@
 //! and are refused by `spec::validate` until then.
 
 pub mod caps;
+pub mod seccomp;

@@ -1,0 +1,62 @@
+#!/bin/bash
+# Runs inside berth's test VM: guest-init calls it as /mnt/run.sh /mnt (the
+# host's run.sh copies it into the share). Runs, as root on pure cgroup v2
+# with every capability:
+#   v2           integration/vm/tests-v2.sh (always)
+#   integration  integration/run.sh with lib.sh and tests/*.sh (the same
+#                suite as on the host), filtered by $VM_FILTER when set
+# each through integration/run.sh, and writes one line per suite to
+# SHARE/results: `NAME PASSED FAILED SKIPPED`. Exit status: 0 when nothing
+# failed.
+set -u
+share=${1:-/mnt}
+# shellcheck disable=SC1091
+[ -f "$share/vm.env" ] && . "$share/vm.env"
+: "${VM_FILTER:=}" "${VM_SUITES:=v2 integration}" "${VM_TEST_TIMEOUT:=180}" "${VM_VERBOSE:=0}"
+
+w=/opt/berth
+mkdir -p "$w/bin" "$w/integration/tests" "$w/v2/tests"
+# Everything onto the guest's tmpfs: 9p is slow under TCG, and berth
+# re-executes itself from a copy of its binary on every start.
+install -m 0755 "$share/berth" "$w/bin/berth"
+cp "$share"/integration/run.sh "$share"/integration/lib.sh "$w/integration/"
+cp "$share"/integration/tests/*.sh "$w/integration/tests/" 2>/dev/null
+# The v2 tests get a runner of their own: run.sh picks up every tests/*.sh
+# beside it.
+cp "$share"/integration/run.sh "$share"/integration/lib.sh "$w/v2/"
+cp "$share"/integration/vm/tests-v2.sh "$w/v2/tests/v2.sh"
+
+echo "guest: kernel $(uname -r), $(nproc) CPUs, $(($(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) / 1024)) MiB"
+echo "guest: $("$w/bin/berth" --version 2>&1 | head -n1)"
+echo "guest: cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+echo "guest: $(grep CapBnd /proc/self/status | tr -s '\t' ' ')"
+
+: >"$share/results"
+rc=0
+for suite in $VM_SUITES; do
+	case $suite in
+	v2) dir=$w/v2 filter= ;;
+	integration) dir=$w/integration filter=$VM_FILTER ;;
+	*)
+		echo "guest: unknown suite $suite"
+		continue
+		;;
+	esac
+	echo "=== $suite${filter:+ (filter: $filter)}"
+	start=$(date +%s)
+	ITEST_TIMEOUT=$VM_TEST_TIMEOUT ITEST_VERBOSE=$VM_VERBOSE \
+		bash "$dir/run.sh" "$w/bin/berth" "$filter" </dev/null 2>&1 | tee "/tmp/$suite.out"
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "/tmp/$suite.out" | tail -n1)
+	echo "=== $suite: ${summary:-no summary} ($(($(date +%s) - start)) s)"
+	if [ -z "$summary" ]; then
+		echo "$suite 0 1 0" >>"$share/results"
+		rc=1
+		continue
+	fi
+	# shellcheck disable=SC2086
+	set -- ${summary//,/}
+	echo "$suite $1 $3 ${5:-0}" >>"$share/results"
+	[ "$3" = 0 ] || rc=1
+done
+sync
+exit $rc

@@ -1,0 +1,175 @@
+#!/bin/bash
+# berth's tests on pure cgroup v2, as root with every capability, in a small
+# VM booted with qemu (TCG) from Debian's packages (setup.sh builds it).
+#
+#   integration/vm/run.sh [BERTH_BINARY]
+#
+# BERTH_BINARY: a static berth is best (RUSTFLAGS='-C target-feature=+crt-static'
+# cargo build --release --target x86_64-unknown-linux-gnu); a dynamic one
+# built on Debian 12 runs too (the guest has Debian 12's libc). Default: the
+# first of $BERTH_STATIC, /var/tmp/berth-static-target/x86_64-unknown-linux-gnu/
+# release/berth, target/x86_64-unknown-linux-gnu/release/berth that exists.
+#
+# In the guest: integration/vm/tests-v2.sh (always) and the whole of
+# integration/run.sh's suite (lib.sh, tests/*.sh), as guest-run.sh says.
+# Prints the guest's console as it goes (all of it also in
+# $BERTH_VM_LOGDIR/console.log, default target/vm/), then one line
+# `vm: N passed, N failed` (`, N skipped` when something was skipped).
+# Exit status 0 only when the VM reported and nothing failed.
+#
+# Environment:
+#   BERTH_VM_DIR      the VM's cache (setup.sh), default /var/tmp/berth-vm
+#   BERTH_VM_TIMEOUT  seconds for the whole VM run, default 900
+#   BERTH_VM_FILTER   a bash regex: only those tests of the integration
+#                     suite (the v2 tests always run all)
+#   BERTH_VM_SUITES   default "v2 integration"; "v2" runs only the v2 tests
+#   BERTH_VM_TEST_TIMEOUT  seconds per test in the guest, default 180
+#   BERTH_VM_VERBOSE  1: print the log of each failed test
+#   BERTH_VM_MEM, BERTH_VM_CPUS  default 1024 (MiB), 2
+#   BERTH_VM_LOGDIR   where console.log goes, default <repo>/target/vm
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+DIR=${BERTH_VM_DIR:-/var/tmp/berth-vm}
+export BERTH_VM_DIR=$DIR
+timeout_s=${BERTH_VM_TIMEOUT:-900}
+
+say() { echo "vm: $*" >&2; }
+# result P F [S]: the closing line, and the exit status.
+result() {
+	local line="vm: $1 passed, $2 failed"
+	[ "${3:-0}" -gt 0 ] && line+=", $3 skipped"
+	echo "$line"
+	[ "$2" = 0 ]
+	exit $?
+}
+
+bin=${1:-}
+if [ -z "$bin" ]; then
+	for b in "${BERTH_STATIC:-}" /var/tmp/berth-static-target/x86_64-unknown-linux-gnu/release/berth \
+		"$repo/target/x86_64-unknown-linux-gnu/release/berth"; do
+		[ -n "$b" ] && [ -x "$b" ] && bin=$b && break
+	done
+	[ -n "$bin" ] || {
+		say "no berth binary: give one, or build a static one:"
+		say "  RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu"
+		result 0 1
+	}
+fi
+[ -f "$bin" ] && [ -x "$bin" ] || {
+	say "$bin is not an executable file"
+	result 0 1
+}
+[ "$(id -u)" = 0 ] || {
+	say "must run as root (setup.sh unpacks packages and chroots)"
+	result 0 1
+}
+# A static binary has no PT_INTERP, i.e. no loader path in it.
+if grep -qa 'ld-linux-x86-64.so' "$bin"; then
+	say "note: $bin is dynamically linked; it runs only if the guest's Debian 12 libraries suit it"
+fi
+
+"$here/setup.sh" >&2 || {
+	say "setup.sh failed: no VM"
+	result 0 1
+}
+
+share=$(mktemp -d /tmp/berth-vm-share.XXXXXX) || result 0 1
+qpid=
+cleanup() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	rm -rf "$share"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The share (9p, /mnt in the guest): berth, the suite, the v2 tests, the
+# guest's script. The container rootfs is the guest's static /bin/busybox,
+# which lib.sh's make_bundle copies into each bundle.
+mkdir -p "$share/integration/tests" "$share/integration/vm"
+install -m 0755 "$bin" "$share/berth"
+cp "$repo/integration/run.sh" "$repo/integration/lib.sh" "$share/integration/" || {
+	say "integration/run.sh or lib.sh is missing"
+	result 0 1
+}
+cp "$repo"/integration/tests/*.sh "$share/integration/tests/" 2>/dev/null
+cp "$here/tests-v2.sh" "$share/integration/vm/"
+install -m 0755 "$here/guest-run.sh" "$share/run.sh"
+{
+	printf 'VM_FILTER=%q\n' "${BERTH_VM_FILTER:-}"
+	printf 'VM_SUITES=%q\n' "${BERTH_VM_SUITES:-v2 integration}"
+	printf 'VM_TEST_TIMEOUT=%q\n' "${BERTH_VM_TEST_TIMEOUT:-180}"
+	printf 'VM_VERBOSE=%q\n' "${BERTH_VM_VERBOSE:-0}"
+} >"$share/vm.env"
+
+logdir=${BERTH_VM_LOGDIR:-$repo/target/vm}
+mkdir -p "$logdir" 2>/dev/null || logdir=$share
+log=$logdir/console.log
+
+Q=$DIR/qemu
+start=$(date +%s)
+say "booting (TCG, ${BERTH_VM_CPUS:-2} CPUs, ${BERTH_VM_MEM:-1024} MiB, limit ${timeout_s}s); console: $log"
+# -accel tcg: /dev/kvm here is PVM-based and runs no ordinary guest.
+# mitigations=off: no page-table isolation etc., which cost most under TCG.
+LD_LIBRARY_PATH=$Q/usr/lib/x86_64-linux-gnu:$Q/lib/x86_64-linux-gnu \
+	"$Q/usr/bin/qemu-system-x86_64" -accel tcg,thread=multi -cpu max \
+	-m "${BERTH_VM_MEM:-1024}" -smp "${BERTH_VM_CPUS:-2}" \
+	-display none -monitor none -serial stdio -no-reboot -nic none \
+	-L "$Q/usr/share/qemu" -L "$Q/usr/share/seabios" -L "$Q/usr/lib/ipxe/qemu" \
+	-kernel "$DIR/vmlinux" -initrd "$DIR/initramfs.cpio" \
+	-append "console=ttyS0 quiet panic=-1 cgroup_no_v1=all mitigations=off" \
+	-virtfs "local,path=$share,mount_tag=berth,security_model=none" \
+	</dev/null >"$share/console.raw" 2>&1 &
+qpid=$!
+# Show the console while it runs; stop at qemu's exit or the time limit.
+tail -n +1 -f --pid="$qpid" "$share/console.raw" 2>/dev/null | tr -d '\r' &
+tpid=$!
+timed_out=0
+while kill -0 "$qpid" 2>/dev/null; do
+	if (($(date +%s) - start >= timeout_s)); then
+		timed_out=1
+		kill "$qpid" 2>/dev/null
+		sleep 2
+		kill -9 "$qpid" 2>/dev/null
+		break
+	fi
+	sleep 1
+done
+wait "$qpid" 2>/dev/null
+qrc=$?
+qpid=
+wait "$tpid" 2>/dev/null
+tr -d '\r' <"$share/console.raw" >"$log.new" && mv "$log.new" "$log"
+[ "$logdir" = "$share" ] && log="(lost with the share)"
+elapsed=$(($(date +%s) - start))
+
+passed=0 failed=0 skipped=0
+if [ -s "$share/results" ]; then
+	while read -r name p f s; do
+		say "$name: $p passed, $f failed${s:+, $s skipped}"
+		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + ${s:-0}))
+	done <"$share/results"
+fi
+if [ "$timed_out" = 1 ] || [ ! -f "$share/rc" ]; then
+	# Count what the console showed, plus one failure for the missing report.
+	if [ ! -s "$share/results" ]; then
+		passed=$(grep -c '^ok ' "$log" 2>/dev/null)
+		failed=$(grep -c '^FAIL ' "$log" 2>/dev/null)
+	fi
+	if [ "$timed_out" = 1 ]; then
+		say "FAIL: the VM did not finish within ${timeout_s}s (BERTH_VM_TIMEOUT); console: $log"
+	else
+		say "FAIL: the VM stopped without reporting (qemu exit status $qrc); console: $log"
+	fi
+	result "${passed:-0}" $((${failed:-0} + 1)) "$skipped"
+fi
+grc=$(cat "$share/rc")
+say "done in ${elapsed}s, guest exit status $grc; console: $log"
+if [ ! -s "$share/results" ]; then
+	say "FAIL: the guest reported no results"
+	result 0 1
+fi
+# A guest that failed without a failed test (its script broke) still fails.
+[ "$grc" != 0 ] && [ "$failed" = 0 ] && failed=1 && say "FAIL: guest exit status $grc"
+result "$passed" "$failed" "$skipped"
