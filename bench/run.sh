@@ -8,6 +8,10 @@ berth=$(realpath "${1:-target/release/berth}")
 rounds=${2:-${BENCH_ROUNDS:-30}}
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+# GNU time measures peak RSS; runc and crun are what berth is compared with.
+missing=""
+for p in time runc crun; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+[ -z "$missing" ] || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || echo "bench: could not install:$missing" >&2; }
 exec unshare -m --propagation private bash -c '
   if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
   exec python3 "$0" "$@"' "$here/bench.py" "$berth" "$rounds"
