@@ -330,3 +330,19 @@ test_start_twice_fails() {
   assert_rc 1 "second start"
   assert_contains "$ERR" running "error of the second start"
 }
+
+test_run_forwards_signals() {
+  # `berth run` in the foreground passes signals it gets on to the
+  # container, and exits with the container's status.
+  make_bundle a sh -c 'trap "echo got-usr1 >/host/out; exit 5" USR1; echo ready >/host/ready; while :; do sleep 1; done'
+  # the binary itself, not the b() function: $! must be berth, not a subshell
+  "$BERTH" --root "$ROOT" run --bundle "$B" "$(cid a)" </dev/null >"$T_TMP/run.out" 2>"$T_TMP/run.err" &
+  local runner=$!
+  record_pid "$runner"
+  wait_file "$B/host/ready" || fail "the container did not start: $(cat "$T_TMP/run.err")"
+  kill -USR1 "$runner"
+  local rc=0
+  wait "$runner" || rc=$?
+  assert_eq "$rc" 5 "berth run's exit status"
+  assert_eq "$(cat "$B/host/out" 2>/dev/null)" got-usr1 "signal seen by the container"
+}
