@@ -219,8 +219,9 @@ impl ContainerDir {
     }
 }
 
-/// Write a file so that readers see either the old or the new content:
-/// a temporary file in the same directory, fsync'd, then renamed.
+/// Write a file so that readers see either the old or the new content: a
+/// temporary file in the same directory, then renamed over. No fsync: the
+/// state lives on tmpfs (/run) and dies with the machine's containers.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -233,7 +234,6 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
             .truncate(true)
             .open(&tmp)?;
         f.write_all(data)?;
-        f.sync_data()?;
         std::fs::rename(&tmp, path)
     };
     write().map_err(|e| {

@@ -1296,7 +1296,7 @@ mod tests {
                 0 => v,
                 1 => v.wrapping_add(1),
                 2 => v.wrapping_sub(1),
-                3 => v ^ (1 << (r >> 8) % 64),
+                3 => v ^ (1 << ((r >> 8) % 64)),
                 4 => (v & 0xffff_ffff_0000_0000) | (r >> 32),
                 5 => (v & 0xffff_ffff) | (r << 32),
                 6 => [0, 1, 0xffff_ffff, 1 << 32, u64::MAX][(r >> 8) as usize % 5],
