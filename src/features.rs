@@ -88,7 +88,14 @@ pub fn features() -> Value {
                 "systemdUser": false,
                 "rdma": false
             },
-            "seccomp": { "enabled": false },
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::security::seccomp::ACTIONS,
+                "operators": crate::security::seccomp::OPERATORS,
+                "archs": crate::security::seccomp::archs(),
+                "knownFlags": crate::security::seccomp::KNOWN_FLAGS,
+                "supportedFlags": crate::security::seccomp::supported_flags()
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },

@@ -151,12 +151,6 @@ fn check_version(v: &str) -> Result<()> {
 }
 
 fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
-    if linux.seccomp().is_some() {
-        return Err(invalid(
-            "linux.seccomp",
-            "seccomp is not supported by this build of berth",
-        ));
-    }
     if linux.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT is not supported"));
     }

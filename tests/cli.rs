@@ -102,7 +102,11 @@ fn features_reports_what_is_supported() {
     assert_eq!(v["ociVersionMin"], "1.0.0");
     assert_eq!(v["ociVersionMax"], "1.3.0");
     assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
-    assert_eq!(v["linux"]["seccomp"]["enabled"], false);
+    assert_eq!(v["linux"]["seccomp"]["enabled"], true);
+    assert!(v["linux"]["seccomp"]["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&"SCMP_ACT_ERRNO".into()));
     assert!(v["linux"]["namespaces"]
         .as_array()
         .unwrap()
@@ -175,8 +179,8 @@ fn unsupported_version_and_fields_are_named() {
             "ociVersion",
         ),
         (
-            r#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"}}}"#,
-            "linux.seccomp",
+            r#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},"linux":{"intelRdt":{"closID":"x"}}}"#,
+            "linux.intelRdt",
         ),
         (
             r#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},"linux":{"resources":{"memory":{"limit":1000000}}}}"#,

@@ -129,8 +129,8 @@ test_bad_unsupported_fields() {
   # Fields berth cannot apply are refused, naming the field, never ignored.
   make_bundle a sh -c 'sleep 1000 # unsupported-marker'
   cp "$B/config.json" "$T_TMP/orig.json"
-  cfg "$B" 'c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW"}'
-  expect_create_fails "$B" "$(cid a)" a unsupported-marker "linux.seccomp"
+  cfg "$B" 'c["linux"]["intelRdt"] = {"closID": "x"}'
+  expect_create_fails "$B" "$(cid a)" a unsupported-marker "linux.intelRdt"
   cp "$T_TMP/orig.json" "$B/config.json"
   cfg "$B" 'c["linux"]["resources"]["memory"] = {"limit": 104857600}'
   expect_create_fails "$B" "$(cid a)" a unsupported-marker "linux.resources.memory"

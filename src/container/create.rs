@@ -62,6 +62,18 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             "config.json: hostname: setting it needs a uts namespace in linux.namespaces".into(),
         ));
     }
+    let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => {
+            let f = crate::security::seccomp::compile(s)?;
+            if f.needs_listener() {
+                return Err(Error::InvalidConfig(
+                    "config.json: linux.seccomp: SCMP_ACT_NOTIFY: handing the listener to listenerPath is not implemented yet".into(),
+                ));
+            }
+            Some(f)
+        }
+        None => None,
+    };
     let listen_fds = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
@@ -91,6 +103,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             start_listener: listener.as_raw_fd(),
             want_pty: terminal,
             lock_fd: dir.fd().as_raw_fd(),
+            seccomp: seccomp.as_ref(),
         };
         let state_for_hooks = |pid| hook_state(id, pid, Status::Created, &bundle.dir, &annotations);
         let launched = process::launch(&launch, &*mgr, &state_for_hooks)?;

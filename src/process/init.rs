@@ -361,6 +361,15 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
         state,
     )?;
     let caps = p.capabilities().as_ref();
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN. Normally the filter
+    // goes in last, just before exec, so it need not allow the init's own
+    // steps; without no_new_privs and without CAP_SYS_ADMIN after the
+    // switch, it must go in now, while berth still has the capability.
+    let early_seccomp = !nnp && !keeps_sys_admin(p);
+    if early_seccomp {
+        install_seccomp(l)?;
+    }
     if let Some(c) = caps {
         crate::security::caps::drop_bounding(c)?;
     }
@@ -374,7 +383,7 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
     } else {
         unsafe { libc::umask(0o022) };
     }
-    if p.no_new_privileges().unwrap_or(false) {
+    if nnp {
         setup::no_new_privs()?;
     }
     if let Some(fin) = p
@@ -388,7 +397,30 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
     let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
     exec::keep_open(keep);
     exec::cloexec_from(3 + keep)?;
+    if !early_seccomp {
+        install_seccomp(l)?;
+    }
     Err(exec::execve(&prepared.path, &prepared.args, &prepared.env))
+}
+
+fn install_seccomp(l: &Launch) -> Result<()> {
+    if let Some(f) = l.seccomp {
+        crate::security::seccomp::install(f)?;
+    }
+    Ok(())
+}
+
+/// Whether the process still has CAP_SYS_ADMIN once it runs as the
+/// container's user: only if the config gives it (or gives no capability
+/// sets at all and the user is root).
+fn keeps_sys_admin(p: &Process) -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    match p.capabilities() {
+        Some(c) => crate::security::caps::numbers(c.effective())
+            .map(|e| e.contains(&CAP_SYS_ADMIN))
+            .unwrap_or(false),
+        None => p.user().uid() == 0,
+    }
 }
 
 /// The program starts with default signal dispositions and nothing

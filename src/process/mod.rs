@@ -44,6 +44,8 @@ pub struct Launch<'a> {
     pub start_listener: RawFd,
     /// Allocate a pty and send its master back.
     pub want_pty: bool,
+    /// linux.seccomp, compiled once by the runtime before the clone.
+    pub seccomp: Option<&'a crate::security::seccomp::Filter>,
     /// The runtime's lock on the state dir: the init closes its copy at
     /// once (a flock lives as long as any copy of the fd).
     pub lock_fd: RawFd,

@@ -175,14 +175,20 @@ pub fn archs() -> Vec<String> {
 /// nothing is installed.
 pub fn supported_flags() -> Vec<&'static str> {
     let mut out = Vec::new();
-    for (name, bit) in KNOWN_FLAGS.iter().zip(KNOWN_FLAG_BITS) {
+    for (name, &bit) in KNOWN_FLAGS.iter().zip(KNOWN_FLAG_BITS) {
+        // The kernel takes WAIT_KILLABLE_RECV only with a listener.
+        let bit = if bit == libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV {
+            bit | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+        } else {
+            bit
+        };
         // SAFETY: a NULL program makes the kernel fail with EFAULT after
         // checking the flags; it never installs anything.
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_seccomp,
                 libc::SECCOMP_SET_MODE_FILTER,
-                *bit,
+                bit,
                 std::ptr::null::<libc::sock_fprog>(),
             )
         };
@@ -976,6 +982,30 @@ mod tests {
         assert_eq!(nr(native(), "getppid") as i64, libc::SYS_getppid);
         #[cfg(target_arch = "aarch64")]
         assert_eq!(nr(native(), "getppid") as i64, libc::SYS_getppid);
+    }
+
+    #[test]
+    fn features_lists() {
+        assert!(archs().contains(&native().name.to_string()));
+        let flags = supported_flags();
+        // LOG (4.14), SPEC_ALLOW (4.17), TSYNC (3.17): every kernel berth
+        // runs on; WAIT_KILLABLE_RECV from 5.19.
+        for f in [
+            "SECCOMP_FILTER_FLAG_TSYNC",
+            "SECCOMP_FILTER_FLAG_LOG",
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        ] {
+            assert!(flags.contains(&f), "{f}: {flags:?}");
+        }
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let version: Vec<u32> = release
+            .split(|c: char| !c.is_ascii_digit())
+            .take(2)
+            .map(|n| n.parse().unwrap_or(0))
+            .collect();
+        if version >= vec![5, 19] {
+            assert!(flags.contains(&"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"));
+        }
     }
 
     // -- Config errors.
