@@ -80,6 +80,14 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     let layout = Layout::detect()?;
     let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
 
+    crate::logging::debug(&format!(
+        "create {id}: bundle {}, rootfs {}, cgroup {:?}, new namespaces {:?}, joined {:?}",
+        bundle.dir.display(),
+        rootfs.display(),
+        placement,
+        plan.new,
+        plan.join.iter().map(|(t, _)| t).collect::<Vec<_>>()
+    ));
     let dir = root.create(id)?;
     let mgr = cgroups::manager(&placement);
     let mut cgroup_made = false;
@@ -124,6 +132,10 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             created_ok: true,
         };
         dir.save(&saved)?;
+        crate::logging::debug(&format!(
+            "create {id}: init {} waits for start",
+            launched.pid
+        ));
         if let Some(p) = &o.pid_file {
             state::write_atomic(p, launched.pid.to_string().as_bytes())?;
         }

@@ -35,6 +35,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             msg: "cannot delete a running container: stop it first, or use delete --force".into(),
         });
     }
+    crate::logging::debug(&format!("delete {id}: status {status}, init {}", saved.pid));
     let cg = cgroups::manager(&saved.cgroup);
     if status != Status::Stopped {
         let _ = kill(Pid::from_raw(saved.pid), Signal::SIGKILL);

@@ -33,6 +33,14 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
             msg: "container not running".into(),
         });
     }
+    crate::logging::debug(&format!(
+        "kill {id}: {sig} to {}",
+        if all {
+            "every process".to_string()
+        } else {
+            format!("init {}", c.saved.pid)
+        }
+    ));
     if all {
         for pid in c.cgroup().pids()? {
             let _ = send(Pid::from_raw(pid), sig);

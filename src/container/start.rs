@@ -46,6 +46,10 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
             String::from_utf8_lossy(&buf[..n]).into_owned(),
         ));
     }
+    crate::logging::debug(&format!(
+        "start {id}: init {} exec'd the process",
+        c.saved.pid
+    ));
     let spec = c.dir.config()?;
     let state = hook_state(
         id,
