@@ -3,9 +3,11 @@
 //! primary path) and a v1 one that also covers hybrid hosts (v1
 //! controllers plus a cgroup2 hierarchy).
 //!
-//! Resource limits beyond device rules arrive with the cgroups issue;
-//! until then `check_supported` refuses them, naming the field.
+//! Applied so far: device rules and cpu/cpuset. The other resource limits
+//! arrive with the cgroups issue; until then `check_supported` refuses
+//! them, naming the field.
 
+mod cpu;
 mod layout;
 mod v1;
 mod v2;
@@ -116,9 +118,6 @@ fn refuse(field: &str, what: &str) -> Error {
 pub fn check_supported(r: &LinuxResources) -> Result<()> {
     if r.memory().is_some() {
         return Err(refuse("memory", "memory"));
-    }
-    if r.cpu().is_some() {
-        return Err(refuse("cpu", "cpu"));
     }
     if r.pids().is_some() {
         return Err(refuse("pids", "pids"));

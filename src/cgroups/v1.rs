@@ -96,6 +96,21 @@ impl Manager for V1 {
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
+        if let Some(c) = r.cpu() {
+            for (file, value) in super::cpu::v1_files(c) {
+                let ctrl = file.split('.').next().unwrap_or("cpu");
+                let Some(dir) = self.dir_of(ctrl) else {
+                    return Err(crate::error::Error::InvalidConfig(format!(
+                        "config.json: linux.resources.cpu: no {ctrl} cgroup hierarchy on this host (for {file})"
+                    )));
+                };
+                write(&dir.join(file), &value).map_err(|e| {
+                    crate::error::Error::InvalidConfig(format!(
+                        "config.json: linux.resources.cpu: {e}"
+                    ))
+                })?;
+            }
+        }
         if let Some(rules) = r.devices() {
             let Some(dir) = self.dir_of("devices") else {
                 return Err(crate::error::Error::InvalidConfig(

@@ -30,6 +30,16 @@ impl Manager for V2 {
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
+        if let Some(c) = r.cpu() {
+            let dir = self.dir()?;
+            for (file, value) in super::cpu::v2_files(c)? {
+                let ctrl = file.split('.').next().unwrap_or("cpu");
+                enable_controller(dir, ctrl)?;
+                write(&dir.join(file), &value).map_err(|e| {
+                    Error::InvalidConfig(format!("config.json: linux.resources.cpu: {e}"))
+                })?;
+            }
+        }
         if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(Error::InvalidConfig(
                 "config.json: linux.resources.devices: device rules on cgroup v2 need the eBPF \
@@ -68,4 +78,32 @@ impl Manager for V2 {
         }
         remove_dir(dir)
     }
+}
+
+/// Make `ctrl` available in `dir`: enable it in the subtree_control of
+/// every ancestor below the hierarchy's root. A controller the root does
+/// not offer is an error naming it.
+fn enable_controller(dir: &std::path::Path, ctrl: &str) -> Result<()> {
+    if dir.join(format!("{ctrl}.max")).exists()
+        || dir.join(format!("{ctrl}.weight")).exists()
+        || dir.join(format!("{ctrl}.cpus")).exists()
+    {
+        return Ok(());
+    }
+    let mut chain: Vec<&std::path::Path> = dir.ancestors().skip(1).collect();
+    chain.reverse();
+    for anc in chain {
+        let available = std::fs::read_to_string(anc.join("cgroup.controllers")).unwrap_or_default();
+        if !anc.join("cgroup.subtree_control").exists() {
+            continue;
+        }
+        if !available.split_whitespace().any(|c| c == ctrl) {
+            return Err(Error::InvalidConfig(format!(
+                "config.json: linux.resources: the {ctrl} controller is not available in {} (not delegated?)",
+                anc.display()
+            )));
+        }
+        let _ = write(&anc.join("cgroup.subtree_control"), &format!("+{ctrl}"));
+    }
+    Ok(())
 }
