@@ -1,6 +1,6 @@
 # berth: build, demo, test, bench, install.
 PREFIX ?= /usr/local
-BERTH := target/release/berth
+BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
 .PHONY: all build demo test test-unit test-integration bench install clean deps

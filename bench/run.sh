@@ -4,7 +4,7 @@
 # unmounted: crun 1.8 refuses this host's hybrid layout otherwise, and
 # every runtime must see the same host. Usage: bench/run.sh [BERTH] [ROUNDS]
 set -euo pipefail
-berth=$(realpath "${1:-target/release/berth}")
+berth=$(realpath "${1:-target/x86_64-unknown-linux-gnu/release/berth}")
 rounds=${2:-${BENCH_ROUNDS:-30}}
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }

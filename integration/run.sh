@@ -5,7 +5,7 @@
 #   integration/run.sh [BERTH_BINARY] [FILTER]
 #
 # The binary is the first argument when that names a file (or has a '/'),
-# else $BERTH, else target/release/berth (relative to the repository).
+# else $BERTH, else target/x86_64-unknown-linux-gnu/release/berth (relative to the repository).
 # FILTER (a bash regex) picks tests by name. Each test runs in its own
 # bash process with its own --root, temp dir and cgroup prefix, and prints
 # `ok NAME`, `FAIL NAME: reason` or `skip NAME: reason`; the last line is
@@ -23,7 +23,7 @@ if [ $# -gt 0 ] && [ -n "$1" ] && { [ -f "$1" ] || [[ $1 == */* ]]; }; then
 elif [ $# -gt 0 ] && [ -z "$1" ]; then
   shift
 fi
-[ -z "$bin" ] && bin=${BERTH:-$repo/target/release/berth}
+[ -z "$bin" ] && bin=${BERTH:-$repo/target/x86_64-unknown-linux-gnu/release/berth}
 filter=${1:-}
 
 case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac

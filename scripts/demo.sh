@@ -2,7 +2,7 @@
 # make demo: a busybox bundle from Debian's busybox-static, a config from
 # `berth spec`, and one real container run in the foreground.
 set -eu
-berth=$(realpath "${1:-target/release/berth}")
+berth=$(realpath "${1:-target/x86_64-unknown-linux-gnu/release/berth}")
 if [ "$(id -u)" != 0 ]; then echo "berth demo: run as root (containers need it)" >&2; exit 1; fi
 dir=$(mktemp -d /tmp/berth-demo.XXXXXX)
 root="$dir/state"

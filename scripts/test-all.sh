@@ -2,7 +2,7 @@
 # make test: the Rust tests (unit + tests/), then the end-to-end suite in
 # integration/, then one closing `total: N passed, N failed` line.
 set -u
-berth=${1:-target/release/berth}
+berth=${1:-target/x86_64-unknown-linux-gnu/release/berth}
 cd "$(dirname "$0")/.."
 mkdir -p target
 passed=0 failed=0
