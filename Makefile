@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build demo test test-unit test-integration bench install clean deps
+.PHONY: all build demo test test-unit test-integration test-vm bench install clean deps
 
 all: build
 
@@ -24,7 +24,11 @@ test-unit:
 test-integration: build
 	integration/run.sh $(BERTH)
 
-# Unit tests, then the end-to-end suite, then one closing total.
+# The suite and the cgroup v2 tests in a pure cgroup v2 VM (qemu, TCG).
+test-vm: build
+	integration/vm/run.sh $(BERTH)
+
+# Unit tests, the end-to-end suite, the VM, then one closing total.
 test: deps build
 	@scripts/test-all.sh $(BERTH)
 

@@ -1,6 +1,8 @@
 #!/bin/bash
-# make test: the Rust tests (unit + tests/), then the end-to-end suite in
-# integration/, then one closing `total: N passed, N failed` line.
+# make test: the Rust tests (unit + tests/), the end-to-end suite in
+# integration/ on this host, the same suite plus the cgroup v2 tests in a
+# pure cgroup v2 VM (integration/vm/; BERTH_SKIP_VM=1 leaves it out, and
+# says so), then one closing `total: N passed, N failed` line.
 set -u
 berth=${1:-target/x86_64-unknown-linux-gnu/release/berth}
 cd "$(dirname "$0")/.."
@@ -21,6 +23,20 @@ if [ -n "$summary" ]; then
   failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
 else
   failed=$((failed + 1))
+fi
+
+if [ "${BERTH_SKIP_VM:-0}" = 1 ]; then
+  echo "vm: skipped (BERTH_SKIP_VM=1): the pure cgroup v2 tests did not run"
+else
+  integration/vm/run.sh "$berth" 2>&1 | tee target/vm.log
+  summary=$(grep -E '^vm: [0-9]+ passed, [0-9]+ failed' target/vm.log | tail -1)
+  if [ -n "$summary" ]; then
+    passed=$((passed + $(echo "$summary" | cut -d' ' -f2)))
+    failed=$((failed + $(echo "$summary" | cut -d' ' -f4)))
+  else
+    echo "vm: no result from the VM"
+    failed=$((failed + 1))
+  fi
 fi
 
 echo

@@ -35,8 +35,10 @@ echo "guest: $(grep CapBnd /proc/self/status | tr -s '\t' ' ')"
 rc=0
 for suite in $VM_SUITES; do
 	case $suite in
-	v2) dir=$w/v2 filter= ;;
-	integration) dir=$w/integration filter=$VM_FILTER ;;
+	v2) dir=$w/v2 filter= nodev=0 ;;
+	# No device rules in the integration suite's bundles on v2: berth has
+	# no eBPF device filter yet (tests-v2.sh pins that refusal).
+	integration) dir=$w/integration filter=$VM_FILTER nodev=1 ;;
 	*)
 		echo "guest: unknown suite $suite"
 		continue
@@ -44,7 +46,7 @@ for suite in $VM_SUITES; do
 	esac
 	echo "=== $suite${filter:+ (filter: $filter)}"
 	start=$(date +%s)
-	ITEST_TIMEOUT=$VM_TEST_TIMEOUT ITEST_VERBOSE=$VM_VERBOSE \
+	BERTH_TEST_NO_DEVICE_RULES=$nodev ITEST_TIMEOUT=$VM_TEST_TIMEOUT ITEST_VERBOSE=$VM_VERBOSE \
 		bash "$dir/run.sh" "$w/bin/berth" "$filter" </dev/null 2>&1 | tee "/tmp/$suite.out"
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "/tmp/$suite.out" | tail -n1)
 	echo "=== $suite: ${summary:-no summary} ($(($(date +%s) - start)) s)"
@@ -58,5 +60,10 @@ for suite in $VM_SUITES; do
 	echo "$suite $1 $3 ${5:-0}" >>"$share/results"
 	[ "$3" = 0 ] || rc=1
 done
+# integration/run.sh removes its cgroup prefix at the end; say so if a
+# test left cgroups behind anyway (not counted: the tests' own checks are
+# what fail).
+left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -name 'berth-itest*' 2>/dev/null | head -n 20)
+[ -n "$left" ] && echo "guest: cgroups left behind after the suites:" && sed 's/^/guest:   /' <<<"$left"
 sync
 exit $rc

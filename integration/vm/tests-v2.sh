@@ -205,6 +205,27 @@ test_v2_failed_create_leaves_no_cgroup() {
   assert_nothing_left "$id" a nosuchprogram-v2-marker
 }
 
+# ----------------------------------------------------------- resources --
+
+test_v2_cpu_limits_applied() {
+  # cgroups.sh checks the same on both hierarchies, but every bundle there
+  # carries berth spec's device rules, which v2 refuses for now: this one
+  # has none, so the v2 cpu code runs in the VM today.
+  v2_bundle a sh -c 'grep Cpus_allowed_list /proc/self/status'
+  cfg "$B" 'c["linux"].setdefault("resources", {})["cpu"] = {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}'
+  local id dir
+  id=$(cid a)
+  dir=$(v2_cgdir a)
+  must_create "$B" "$id"
+  assert_eq "$(cat "$dir/cpu.weight")" 20 "cpu.weight (from shares 512)"
+  assert_eq "$(cat "$dir/cpu.max")" "50000 100000" "cpu.max"
+  assert_eq "$(cat "$dir/cpuset.cpus")" 0 "cpuset.cpus"
+  assert_contains " $(cat "$(dirname "$dir")/cgroup.subtree_control") " " cpu " "the parent's cgroup.subtree_control"
+  must_start "$id"
+  wait_status "$id" stopped 10
+  assert_eq "$(cat "$T_TMP/$id.stdout")" "$(printf 'Cpus_allowed_list:\t0')" "affinity inside"
+}
+
 # ------------------------------------------------------------- devices --
 
 test_v2_device_rules_refused_no_ebpf_filter_yet() {
