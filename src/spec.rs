@@ -176,9 +176,6 @@ fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
             "SELinux mount labels are not supported by this build of berth",
         ));
     }
-    if let Some(r) = linux.resources() {
-        crate::cgroups::check_supported(r)?;
-    }
     let mut seen = Vec::new();
     for ns in linux.namespaces().iter().flatten() {
         if seen.contains(&ns.typ()) {

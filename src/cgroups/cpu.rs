@@ -3,44 +3,57 @@
 
 use oci_spec::runtime::LinuxCpu;
 
-use crate::error::{Error, Result};
+use super::setting::{unsupported, Setting};
+use crate::error::Result;
 
 /// cgroup v1 (file, value) pairs, in the order they must be written:
 /// the period before the quota (the kernel checks the quota against the
 /// current period), cpuset last.
-pub fn v1_files(c: &LinuxCpu) -> Vec<(&'static str, String)> {
+pub fn v1_files(c: &LinuxCpu) -> Vec<Setting> {
     let mut out = Vec::new();
     if let Some(s) = c.shares().filter(|s| *s != 0) {
-        out.push(("cpu.shares", s.to_string()));
+        out.push(Setting::new("cpu.shares", "cpu.shares", s.to_string()));
     }
     if let Some(p) = c.period().filter(|p| *p != 0) {
-        out.push(("cpu.cfs_period_us", p.to_string()));
+        out.push(Setting::new(
+            "cpu.period",
+            "cpu.cfs_period_us",
+            p.to_string(),
+        ));
     }
     if let Some(q) = c.quota().filter(|q| *q != 0) {
-        out.push(("cpu.cfs_quota_us", q.to_string()));
+        out.push(Setting::new("cpu.quota", "cpu.cfs_quota_us", q.to_string()));
     }
     if let Some(b) = c.burst() {
-        out.push(("cpu.cfs_burst_us", b.to_string()));
+        out.push(Setting::new("cpu.burst", "cpu.cfs_burst_us", b.to_string()));
     }
     if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-        out.push(("cpu.rt_period_us", p.to_string()));
+        out.push(Setting::new(
+            "cpu.realtimePeriod",
+            "cpu.rt_period_us",
+            p.to_string(),
+        ));
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-        out.push(("cpu.rt_runtime_us", r.to_string()));
+        out.push(Setting::new(
+            "cpu.realtimeRuntime",
+            "cpu.rt_runtime_us",
+            r.to_string(),
+        ));
     }
     if let Some(i) = c.idle() {
-        out.push(("cpu.idle", i.to_string()));
+        out.push(Setting::new("cpu.idle", "cpu.idle", i.to_string()));
     }
     cpuset(c, &mut out);
     out
 }
 
-fn cpuset(c: &LinuxCpu, out: &mut Vec<(&'static str, String)>) {
+fn cpuset(c: &LinuxCpu, out: &mut Vec<Setting>) {
     if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-        out.push(("cpuset.cpus", cpus.to_string()));
+        out.push(Setting::new("cpu.cpus", "cpuset.cpus", cpus.to_string()));
     }
     if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-        out.push(("cpuset.mems", mems.to_string()));
+        out.push(Setting::new("cpu.mems", "cpuset.mems", mems.to_string()));
     }
 }
 
@@ -55,15 +68,21 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 }
 
 /// cgroup v2 (file, value) pairs.
-pub fn v2_files(c: &LinuxCpu) -> Result<Vec<(&'static str, String)>> {
+pub fn v2_files(c: &LinuxCpu) -> Result<Vec<Setting>> {
     if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
-        return Err(Error::InvalidConfig(
-            "config.json: linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time cpu controller".into(),
+        return Err(unsupported(
+            "cpu.realtimeRuntime",
+            "v2",
+            "there is no real-time cpu controller (realtimeRuntime, realtimePeriod)",
         ));
     }
     let mut out = Vec::new();
     if let Some(s) = c.shares().filter(|s| *s != 0) {
-        out.push(("cpu.weight", shares_to_weight(s).to_string()));
+        out.push(Setting::new(
+            "cpu.shares",
+            "cpu.weight",
+            shares_to_weight(s).to_string(),
+        ));
     }
     let quota = c.quota().filter(|q| *q != 0);
     let period = c.period().filter(|p| *p != 0);
@@ -72,13 +91,17 @@ pub fn v2_files(c: &LinuxCpu) -> Result<Vec<(&'static str, String)>> {
             Some(q) if q > 0 => q.to_string(),
             _ => "max".to_string(),
         };
-        out.push(("cpu.max", format!("{q} {}", period.unwrap_or(100_000))));
+        out.push(Setting::new(
+            "cpu.quota",
+            "cpu.max",
+            format!("{q} {}", period.unwrap_or(100_000)),
+        ));
     }
     if let Some(b) = c.burst() {
-        out.push(("cpu.max.burst", b.to_string()));
+        out.push(Setting::new("cpu.burst", "cpu.max.burst", b.to_string()));
     }
     if let Some(i) = c.idle() {
-        out.push(("cpu.idle", i.to_string()));
+        out.push(Setting::new("cpu.idle", "cpu.idle", i.to_string()));
     }
     cpuset(c, &mut out);
     Ok(out)
@@ -105,7 +128,7 @@ mod tests {
             .cpus("0")
             .build()
             .unwrap();
-        let v1: Vec<&str> = v1_files(&c).iter().map(|(f, _)| *f).collect();
+        let v1: Vec<String> = v1_files(&c).into_iter().map(|s| s.file).collect();
         assert_eq!(
             v1,
             vec![
@@ -116,12 +139,12 @@ mod tests {
             ]
         );
         let v2 = v2_files(&c).unwrap();
-        assert!(v2.contains(&("cpu.weight", "39".into())));
-        assert!(v2.contains(&("cpu.max", "50000 100000".into())));
+        assert!(v2.contains(&Setting::new("cpu.shares", "cpu.weight", 39)));
+        assert!(v2.contains(&Setting::new("cpu.quota", "cpu.max", "50000 100000")));
         let unlimited = LinuxCpuBuilder::default().quota(-1i64).build().unwrap();
         assert_eq!(
             v2_files(&unlimited).unwrap(),
-            vec![("cpu.max", "max 100000".to_string())]
+            vec![Setting::new("cpu.quota", "cpu.max", "max 100000")]
         );
         let rt = LinuxCpuBuilder::default()
             .realtime_runtime(1000i64)

@@ -3,12 +3,21 @@
 //! primary path) and a v1 one that also covers hybrid hosts (v1
 //! controllers plus a cgroup2 hierarchy).
 //!
-//! Applied so far: device rules and cpu/cpuset. The other resource limits
-//! arrive with the cgroups issue; until then `check_supported` refuses
-//! them, naming the field.
+//! Each resource module (cpu, memory, pids, blkio, hugetlb, network,
+//! rdma, unified) turns its part of `linux.resources` into `Setting`s;
+//! the managers find each file's directory and write.
 
+mod blkio;
 mod cpu;
+mod hugetlb;
 mod layout;
+mod memory;
+mod network;
+mod pids;
+mod rdma;
+mod resources;
+mod setting;
+mod unified;
 mod v1;
 mod v2;
 
@@ -108,34 +117,36 @@ pub fn place(layout: &Layout, cgroups_path: Option<&Path>, id: &str) -> Result<P
     })
 }
 
-fn refuse(field: &str, what: &str) -> Error {
-    Error::InvalidConfig(format!(
-        "config.json: linux.resources.{field}: {what} limits are not supported by this build of berth yet"
-    ))
+/// Reads a container's cgroup files through a function that says where
+/// each file lives (None: no hierarchy has its controller).
+struct PathProbe<'a>(&'a dyn Fn(&str) -> Option<PathBuf>);
+
+impl setting::Probe for PathProbe<'_> {
+    fn exists(&self, file: &str) -> bool {
+        (self.0)(file).is_some_and(|p| p.exists())
+    }
+    fn read(&self, file: &str) -> Option<String> {
+        (self.0)(file).and_then(|p| std::fs::read_to_string(p).ok())
+    }
 }
 
-/// Refuse every resource field berth does not apply yet.
-pub fn check_supported(r: &LinuxResources) -> Result<()> {
-    if r.memory().is_some() {
-        return Err(refuse("memory", "memory"));
-    }
-    if r.pids().is_some() {
-        return Err(refuse("pids", "pids"));
-    }
-    if r.block_io().is_some() {
-        return Err(refuse("blockIO", "block I/O"));
-    }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(refuse("hugepageLimits", "hugetlb"));
-    }
-    if r.network().is_some() {
-        return Err(refuse("network", "network class/priority"));
-    }
-    if r.rdma().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(refuse("rdma", "rdma"));
-    }
-    if r.unified().as_ref().is_some_and(|h| !h.is_empty()) {
-        return Err(refuse("unified", "raw cgroup v2"));
+/// Write each setting where `locate` puts its file; errors name the
+/// config field.
+fn write_settings(
+    settings: &[setting::Setting],
+    locate: &dyn Fn(&str) -> Option<PathBuf>,
+) -> Result<()> {
+    for s in settings {
+        let Some(path) = locate(&s.file) else {
+            return Err(Error::InvalidConfig(format!(
+                "linux.resources.{}: no cgroup hierarchy on this host has the {} controller (for {})",
+                s.field,
+                s.controller().unwrap_or("?"),
+                s.file
+            )));
+        };
+        write(&path, &s.value)
+            .map_err(|e| Error::InvalidConfig(format!("linux.resources.{}: {e}", s.field)))?;
     }
     Ok(())
 }

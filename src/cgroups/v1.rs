@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
-use super::{mkdir_all, read_pids, remove_dir, write, Manager};
+use super::setting::controller_of;
+use super::{
+    mkdir_all, read_pids, remove_dir, resources, write, write_settings, Manager, PathProbe,
+};
 use crate::error::Result;
 
 pub struct V1 {
@@ -96,21 +99,25 @@ impl Manager for V1 {
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
-        if let Some(c) = r.cpu() {
-            for (file, value) in super::cpu::v1_files(c) {
-                let ctrl = file.split('.').next().unwrap_or("cpu");
-                let Some(dir) = self.dir_of(ctrl) else {
-                    return Err(crate::error::Error::InvalidConfig(format!(
-                        "config.json: linux.resources.cpu: no {ctrl} cgroup hierarchy on this host (for {file})"
-                    )));
-                };
-                write(&dir.join(file), &value).map_err(|e| {
-                    crate::error::Error::InvalidConfig(format!(
-                        "config.json: linux.resources.cpu: {e}"
-                    ))
-                })?;
+        // A hybrid host may keep a controller (hugetlb, typically) only in
+        // its cgroup2 hierarchy: use it there, with v2's files.
+        let hugetlb_on_v2 = r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+            && self.dir_of("hugetlb").is_none()
+            && self.unified.as_deref().is_some_and(|u| {
+                super::v2::enable_controller(u, "hugetlb", "hugepageLimits").is_ok()
+            });
+        let locate = |file: &str| -> Option<PathBuf> {
+            let ctrl = controller_of(file)?;
+            match self.dir_of(ctrl) {
+                Some(d) => Some(d.join(file)),
+                None if ctrl == "hugetlb" && hugetlb_on_v2 => {
+                    self.unified.as_ref().map(|u| u.join(file))
+                }
+                None => None,
             }
-        }
+        };
+        let settings = resources::v1(r, &PathProbe(&locate), hugetlb_on_v2)?;
+        write_settings(&settings, &locate)?;
         if let Some(rules) = r.devices() {
             let Some(dir) = self.dir_of("devices") else {
                 return Err(crate::error::Error::InvalidConfig(

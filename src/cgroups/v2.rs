@@ -1,10 +1,12 @@
 //! cgroup v2: one directory in the unified hierarchy.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::{mkdir_all, read_pids, remove_dir, write, Manager};
+use super::{
+    mkdir_all, read_pids, remove_dir, resources, write, write_settings, Manager, PathProbe,
+};
 use crate::error::{Error, Result};
 
 pub struct V2 {
@@ -30,16 +32,15 @@ impl Manager for V2 {
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
-        if let Some(c) = r.cpu() {
-            let dir = self.dir()?;
-            for (file, value) in super::cpu::v2_files(c)? {
-                let ctrl = file.split('.').next().unwrap_or("cpu");
-                enable_controller(dir, ctrl)?;
-                write(&dir.join(file), &value).map_err(|e| {
-                    Error::InvalidConfig(format!("config.json: linux.resources.cpu: {e}"))
-                })?;
-            }
+        let dir = self.dir()?;
+        // Controllers first: a controller's files appear in the
+        // container's cgroup only once its parents delegate it.
+        for (field, ctrl) in resources::v2_controllers(r) {
+            enable_controller(dir, &ctrl, field)?;
         }
+        let locate = |file: &str| Some(dir.join(file));
+        let settings = resources::v2(r, &PathProbe(&locate))?;
+        write_settings(&settings, &locate)?;
         if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(Error::InvalidConfig(
                 "config.json: linux.resources.devices: device rules on cgroup v2 need the eBPF \
@@ -81,29 +82,32 @@ impl Manager for V2 {
 }
 
 /// Make `ctrl` available in `dir`: enable it in the subtree_control of
-/// every ancestor below the hierarchy's root. A controller the root does
-/// not offer is an error naming it.
-fn enable_controller(dir: &std::path::Path, ctrl: &str) -> Result<()> {
-    if dir.join(format!("{ctrl}.max")).exists()
-        || dir.join(format!("{ctrl}.weight")).exists()
-        || dir.join(format!("{ctrl}.cpus")).exists()
-    {
-        return Ok(());
-    }
-    let mut chain: Vec<&std::path::Path> = dir.ancestors().skip(1).collect();
+/// every ancestor below the hierarchy's root that lacks it. A controller
+/// an ancestor cannot offer is an error naming `field` and the
+/// controller.
+pub fn enable_controller(dir: &Path, ctrl: &str, field: &str) -> Result<()> {
+    let mut chain: Vec<&Path> = dir.ancestors().skip(1).collect();
     chain.reverse();
     for anc in chain {
-        let available = std::fs::read_to_string(anc.join("cgroup.controllers")).unwrap_or_default();
-        if !anc.join("cgroup.subtree_control").exists() {
+        let subtree = anc.join("cgroup.subtree_control");
+        let Ok(enabled) = std::fs::read_to_string(&subtree) else {
+            continue; // above the hierarchy's root
+        };
+        if enabled.split_whitespace().any(|c| c == ctrl) {
             continue;
         }
+        let available = std::fs::read_to_string(anc.join("cgroup.controllers")).unwrap_or_default();
         if !available.split_whitespace().any(|c| c == ctrl) {
             return Err(Error::InvalidConfig(format!(
-                "config.json: linux.resources: the {ctrl} controller is not available in {} (not delegated?)",
+                "linux.resources.{field}: the {ctrl} controller is not available in {} (not on this host, or not delegated)",
                 anc.display()
             )));
         }
-        let _ = write(&anc.join("cgroup.subtree_control"), &format!("+{ctrl}"));
+        write(&subtree, &format!("+{ctrl}")).map_err(|e| {
+            Error::InvalidConfig(format!(
+                "linux.resources.{field}: cannot enable the {ctrl} controller: {e}"
+            ))
+        })?;
     }
     Ok(())
 }
