@@ -17,6 +17,7 @@ mod pids;
 mod rdma;
 mod resources;
 mod setting;
+pub mod stats;
 mod unified;
 mod v1;
 mod v2;
@@ -51,6 +52,10 @@ pub trait Manager {
     fn pids(&self) -> Result<Vec<i32>>;
     /// True when the cgroup is frozen.
     fn frozen(&self) -> bool;
+    /// The counters `events` reports.
+    fn stats(&self) -> stats::Stats;
+    /// OOM kills in the cgroup so far.
+    fn oom_kills(&self) -> u64;
     /// Kill what is left and remove the directories.
     fn destroy(&self) -> Result<()>;
 }

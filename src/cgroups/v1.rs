@@ -24,6 +24,23 @@ impl V1 {
             .map(|(_, d)| d.as_path())
     }
 
+    /// Where a controller's file is: its v1 hierarchy, or with
+    /// `hugetlb_on_v2` the cgroup2 directory for hugetlb's.
+    fn locate(&self, file: &str, hugetlb_on_v2: bool) -> Option<PathBuf> {
+        let ctrl = controller_of(file)?;
+        match self.dir_of(ctrl) {
+            Some(d) => Some(d.join(file)),
+            None if ctrl == "hugetlb" && hugetlb_on_v2 => {
+                self.unified.as_ref().map(|u| u.join(file))
+            }
+            None => None,
+        }
+    }
+
+    fn hugetlb_in_unified(&self) -> bool {
+        self.dir_of("hugetlb").is_none() && self.unified.is_some()
+    }
+
     fn all_dirs(&self) -> impl Iterator<Item = &Path> {
         self.dirs
             .iter()
@@ -106,16 +123,7 @@ impl Manager for V1 {
             && self.unified.as_deref().is_some_and(|u| {
                 super::v2::enable_controller(u, "hugetlb", "hugepageLimits").is_ok()
             });
-        let locate = |file: &str| -> Option<PathBuf> {
-            let ctrl = controller_of(file)?;
-            match self.dir_of(ctrl) {
-                Some(d) => Some(d.join(file)),
-                None if ctrl == "hugetlb" && hugetlb_on_v2 => {
-                    self.unified.as_ref().map(|u| u.join(file))
-                }
-                None => None,
-            }
-        };
+        let locate = |file: &str| self.locate(file, hugetlb_on_v2);
         let settings = resources::v1(r, &PathProbe(&locate), hugetlb_on_v2)?;
         write_settings(&settings, &locate)?;
         if let Some(rules) = r.devices() {
@@ -157,6 +165,15 @@ impl Manager for V1 {
         self.dir_of("freezer")
             .and_then(|d| std::fs::read_to_string(d.join("freezer.state")).ok())
             .is_some_and(|s| s.trim() != "THAWED")
+    }
+
+    fn stats(&self) -> super::stats::Stats {
+        let h = self.hugetlb_in_unified();
+        super::stats::v1(&|f: &str| self.locate(f, h), h)
+    }
+
+    fn oom_kills(&self) -> u64 {
+        super::stats::oom_kills(&|f: &str| self.locate(f, false), false)
     }
 
     fn destroy(&self) -> Result<()> {

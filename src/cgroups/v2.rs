@@ -62,6 +62,14 @@ impl Manager for V2 {
             .is_some_and(|s| s.trim() == "1")
     }
 
+    fn stats(&self) -> super::stats::Stats {
+        super::stats::v2(&|f: &str| self.dir.as_ref().map(|d| d.join(f)))
+    }
+
+    fn oom_kills(&self) -> u64 {
+        super::stats::oom_kills(&|f: &str| self.dir.as_ref().map(|d| d.join(f)), true)
+    }
+
     fn destroy(&self) -> Result<()> {
         let dir = self.dir()?;
         if !dir.exists() {

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod features;
 mod kill;
 mod list;
@@ -9,6 +10,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::PathBuf;
 
@@ -71,6 +73,10 @@ pub enum Command {
     Spec(spec::Args),
     /// Print the features berth supports (runtime-spec features.md).
     Features,
+    /// Print a container's cgroup stats and OOM events as JSON lines.
+    Events(events::Args),
+    /// Change a running container's resource limits.
+    Update(Box<update::Args>),
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
@@ -95,6 +101,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::List(a) => list::run(&root, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
+        Command::Update(a) => update::run(&root, *a),
+        Command::Events(a) => events::run(&root, a),
     }
 }
 

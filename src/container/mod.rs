@@ -4,9 +4,11 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod kill;
 pub mod run;
 pub mod start;
+pub mod update;
 
 use std::path::Path;
 

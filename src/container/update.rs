@@ -1,0 +1,106 @@
+//! `update`: change a live container's resources. The new values are
+//! merged into the config snapshotted at create (so a later `update` or
+//! `events` sees them), and the merged categories that changed are
+//! written to the cgroup.
+
+use oci_spec::runtime::LinuxResources;
+use serde_json::{Map, Value};
+
+use super::{Container, Status};
+use crate::error::{Error, Result};
+use crate::state::{write_atomic, Root, CONFIG_FILE};
+
+/// `a` with every key of `b` laid over it; objects merge key by key,
+/// anything else (arrays included) is replaced.
+fn merge(a: &mut Value, b: &Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                if v.is_null() {
+                    continue;
+                }
+                merge(a.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (a, b) => *a = b.clone(),
+    }
+}
+
+fn parse(v: &Value, what: &str) -> Result<LinuxResources> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| Error::InvalidConfig(format!("update: {what}: {e}")))
+}
+
+/// Apply `delta` (a `linux.resources` object) to container `id`.
+pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
+    let Some(delta_map) = delta.as_object() else {
+        return Err(Error::InvalidConfig(
+            "update: resources must be a JSON object (linux.resources)".into(),
+        ));
+    };
+    parse(delta, "resources")?;
+    if delta_map.contains_key("devices") {
+        return Err(Error::InvalidConfig(
+            "update: linux.resources.devices cannot be changed on a live container".into(),
+        ));
+    }
+    let c = Container::open(root, id)?;
+    let status = c.status();
+    if status == Status::Stopped {
+        return Err(Error::WrongState {
+            id: id.into(),
+            status: status.to_string(),
+            msg: "cannot update a stopped container".into(),
+        });
+    }
+    let mut spec = c.dir.config()?;
+    let old = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| Error::Other(e.to_string()))?
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    let mut merged = old;
+    merge(&mut merged, delta);
+    // Write whole categories from the merged config: a v2 swap limit is
+    // computed from the memory limit, a v1 quota is checked against the
+    // period.
+    let touched: Map<String, Value> = merged
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| delta_map.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let apply = parse(&Value::Object(touched), "resources")?;
+    crate::logging::debug(&format!("update {id}: {}", delta));
+    c.cgroup().apply(&apply)?;
+
+    let merged = parse(&merged, "merged resources")?;
+    if let Some(linux) = spec.linux_mut() {
+        linux.set_resources(Some(merged));
+    }
+    let data = serde_json::to_vec(&spec).map_err(|e| Error::Other(e.to_string()))?;
+    write_atomic(&c.dir.file(CONFIG_FILE), &data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merges_key_by_key() {
+        let mut a = json!({"memory": {"limit": 1, "swap": 2}, "cpu": {"cpus": "0"}});
+        merge(
+            &mut a,
+            &json!({"memory": {"limit": 5}, "pids": {"limit": 3}, "cpu": null}),
+        );
+        assert_eq!(
+            a,
+            json!({"memory": {"limit": 5, "swap": 2}, "cpu": {"cpus": "0"}, "pids": {"limit": 3}})
+        );
+    }
+}
