@@ -183,8 +183,8 @@ fn unsupported_version_and_fields_are_named() {
             "linux.intelRdt",
         ),
         (
-            r#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},"linux":{"resources":{"memory":{"limit":1000000}}}}"#,
-            "linux.resources.memory",
+            r#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},"linux":{"mountLabel":"system_u:object_r:container_file_t:s0"}}"#,
+            "linux.mountLabel",
         ),
         (
             r#"{"ociVersion":"1.0.0","root":{"path":"rootfs"},"linux":{"cgroupsPath":"system.slice:berth:x"}}"#,
