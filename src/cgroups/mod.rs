@@ -8,7 +8,9 @@
 //! them, naming the field.
 
 mod cpu;
+pub mod freezer;
 mod layout;
+pub mod procs;
 mod v1;
 mod v2;
 
