@@ -331,6 +331,12 @@ cleanup_test() {
       [ "$(proc_starttime "$pid")" == "$st" ] && kill -9 "$pid" 2>/dev/null
     done <"$tmp/.pids"
   fi
+  # A paused container left over: thaw it, or (v1) SIGKILL cannot end it.
+  for h in $(cg_roots); do
+    [ -d "$h$cg" ] || continue
+    find "$h$cg" -name freezer.state -exec sh -c 'for f; do echo THAWED >"$f"; done' sh {} + 2>/dev/null
+    find "$h$cg" -name cgroup.freeze -exec sh -c 'for f; do echo 0 >"$f"; done' sh {} + 2>/dev/null
+  done
   # Whatever is still in this test's own cgroups (ours by construction).
   for h in $(cg_roots); do
     d="$h$cg"

@@ -205,6 +205,88 @@ test_v2_failed_create_leaves_no_cgroup() {
   assert_nothing_left "$id" a nosuchprogram-v2-marker
 }
 
+# ------------------------------------------------------- pause/resume --
+
+# v2_lines FILE: its number of lines (0 when missing).
+v2_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+test_v2_pause_resume_cgroup_freeze() {
+  v2_bundle a sh -c 'i=0; while :; do i=$((i + 1)); echo $i >>/host/count; sleep 0.1; done'
+  local id dir n1 n2 i
+  id=$(cid a)
+  dir=$(v2_cgdir a)
+  must_create "$B" "$id"
+  must_start "$id"
+  for ((i = 0; i < 200 && $(v2_lines "$B/host/count") < 2; i++)); do sleep 0.05; done
+  (($(v2_lines "$B/host/count") >= 2)) || fail "the counter did not start"
+  assert_eq "$(cat "$dir/cgroup.freeze")" 0 "$dir/cgroup.freeze while running"
+  bcmd pause "$id"
+  assert_rc 0 "pause"
+  assert_eq "$(cat "$dir/cgroup.freeze")" 1 "$dir/cgroup.freeze after pause"
+  assert_contains "$(cat "$dir/cgroup.events")" "frozen 1" "$dir/cgroup.events after pause"
+  assert_eq "$(state_field "$id" status)" paused "status after pause"
+  n1=$(v2_lines "$B/host/count")
+  sleep 1
+  n2=$(v2_lines "$B/host/count")
+  assert_eq "$n2" "$n1" "lines counted during 1 s of pause"
+  bcmd resume "$id"
+  assert_rc 0 "resume"
+  assert_eq "$(cat "$dir/cgroup.freeze")" 0 "$dir/cgroup.freeze after resume"
+  assert_contains "$(cat "$dir/cgroup.events")" "frozen 0" "$dir/cgroup.events after resume"
+  assert_eq "$(state_field "$id" status)" running "status after resume"
+  for ((i = 0; i < 200 && $(v2_lines "$B/host/count") <= n2; i++)); do sleep 0.05; done
+  (($(v2_lines "$B/host/count") > n2)) || fail "the counter made no progress after resume"
+}
+
+test_v2_pause_kill_9() {
+  v2_bundle a sh -c 'sleep 1000 & echo ready >/host/ready; wait'
+  local id dir pids p
+  id=$(cid a)
+  dir=$(v2_cgdir a)
+  must_create "$B" "$id"
+  must_start "$id"
+  wait_file "$B/host/ready" 10 || fail "the container did not start"
+  pids=$(cat "$dir/cgroup.procs")
+  for p in $pids; do record_pid "$p"; done
+  bcmd pause "$id"
+  assert_rc 0 "pause"
+  assert_eq "$(cat "$dir/cgroup.freeze")" 1 "$dir/cgroup.freeze after pause"
+  bcmd kill "$id" 9
+  assert_rc 0 "kill 9 of a paused container"
+  for p in $pids; do wait_gone "$p" 10 || fail "pid $p survived kill 9 of the paused container"; done
+  wait_status "$id" stopped 10
+  bcmd delete "$id"
+  assert_rc 0 "delete after kill 9"
+  [ -d "$dir" ] && fail "cgroup $dir left after delete"
+  assert_eq "$(ls -A "$ROOT")" "" "--root after delete"
+}
+
+test_v2_pause_delete_force_no_pidns() {
+  # No pid namespace: the init's death alone would leave its frozen
+  # children; delete --force must end them all and remove the cgroup.
+  v2_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
+  v2_drop_ns "$B" pid
+  local id dir pids p
+  id=$(cid a)
+  dir=$(v2_cgdir a)
+  must_create "$B" "$id"
+  must_start "$id"
+  wait_file "$B/host/ready" 10 || fail "the container did not start"
+  pids=$(cat "$dir/cgroup.procs")
+  for p in $pids; do record_pid "$p"; done
+  assert_eq "$(wc -l <<<"$pids")" 3 "processes in $dir/cgroup.procs"
+  bcmd pause "$id"
+  assert_rc 0 "pause"
+  assert_contains "$(cat "$dir/cgroup.events")" "frozen 1" "$dir/cgroup.events after pause"
+  bcmd ps --format json "$id"
+  assert_eq "$OUT" "[$(sort -n <<<"$pids" | paste -sd,)]" "ps --format json of the paused container"
+  bcmd delete --force "$id"
+  assert_rc 0 "delete --force of a paused container"
+  for p in $pids; do wait_gone "$p" 5 || fail "pid $p survived delete --force"; done
+  [ -d "$dir" ] && fail "cgroup $dir left after delete --force"
+  assert_eq "$(ls -A "$ROOT")" "" "--root after delete --force"
+}
+
 # ----------------------------------------------------------- resources --
 
 test_v2_cpu_limits_applied() {

@@ -9,11 +9,13 @@
 
 mod blkio;
 mod cpu;
+pub mod freezer;
 mod hugetlb;
 mod layout;
 mod memory;
 mod network;
 mod pids;
+pub mod procs;
 mod rdma;
 mod resources;
 mod setting;

@@ -162,9 +162,8 @@ impl Manager for V1 {
     }
 
     fn frozen(&self) -> bool {
-        self.dir_of("freezer")
-            .and_then(|d| std::fs::read_to_string(d.join("freezer.state")).ok())
-            .is_some_and(|s| s.trim() != "THAWED")
+        super::freezer::Freezer::find(&self.dirs, self.unified.as_deref())
+            .is_some_and(|f| f.is_frozen())
     }
 
     fn stats(&self) -> super::stats::Stats {

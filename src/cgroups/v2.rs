@@ -56,10 +56,7 @@ impl Manager for V2 {
     }
 
     fn frozen(&self) -> bool {
-        self.dir
-            .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.join("cgroup.freeze")).ok())
-            .is_some_and(|s| s.trim() == "1")
+        super::freezer::Freezer::find(&[], self.dir.as_deref()).is_some_and(|f| f.is_frozen())
     }
 
     fn stats(&self) -> super::stats::Stats {

@@ -39,7 +39,7 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
                 println!(
                     "{:<20} {:<8} {:<10} {:<40} {:<31} {}",
                     r["id"].as_str().unwrap_or(""),
-                    r["pid"],
+                    r["pid"].to_string(),
                     r["status"].as_str().unwrap_or(""),
                     r["bundle"].as_str().unwrap_or(""),
                     r["created"].as_str().unwrap_or(""),

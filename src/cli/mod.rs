@@ -6,6 +6,9 @@ mod events;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
@@ -69,6 +72,13 @@ pub enum Command {
     Run(run::Args),
     /// List containers.
     List(list::Args),
+    /// Freeze every process of a running container.
+    Pause(pause::Args),
+    /// Thaw a paused container.
+    Resume(resume::Args),
+    /// List a container's processes (host pids): the host's ps output
+    /// for them, or a JSON array of pids.
+    Ps(ps::Args),
     /// Write a default config.json to a bundle.
     Spec(spec::Args),
     /// Print the features berth supports (runtime-spec features.md).
@@ -99,6 +109,9 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Delete(a) => delete::run(&root, a),
         Command::Run(a) => run::run(&root, a),
         Command::List(a) => list::run(&root, a),
+        Command::Pause(a) => pause::run(&root, a),
+        Command::Resume(a) => resume::run(&root, a),
+        Command::Ps(a) => ps::run(&root, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
         Command::Update(a) => update::run(&root, *a),

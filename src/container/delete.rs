@@ -46,6 +46,9 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
+    // A paused container's tasks (on v1) die only once thawed, and a
+    // frozen cgroup would keep them from leaving it.
+    cgroups::freezer::thaw_if_frozen(&saved.cgroup);
     if !super::wait_gone(&saved, Duration::from_secs(10)) {
         return Err(Error::Other(format!(
             "container {id:?}: init {} did not die after SIGKILL",

@@ -45,10 +45,17 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
         for pid in c.cgroup().pids()? {
             let _ = send(Pid::from_raw(pid), sig);
         }
-        return Ok(());
+    } else {
+        send(Pid::from_raw(c.saved.pid), sig)
+            .map_err(|e| Error::sys(format!("kill {}", c.saved.pid), e))?;
     }
-    send(Pid::from_raw(c.saved.pid), sig)
-        .map_err(|e| Error::sys(format!("kill {}", c.saved.pid), e))
+    // A v1-frozen task only dies once thawed (v2 lets SIGKILL through, but
+    // whatever outlives the init must not stay frozen either): as runc
+    // does, SIGKILL thaws a paused container. Other signals stay pending.
+    if sig == Signal::SIGKILL && status == Status::Paused {
+        crate::cgroups::freezer::thaw_if_frozen(&c.saved.cgroup);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! The container lifecycle: create, start, state, kill, delete, and the
-//! foreground wait of `run`. Each command opens (and locks) the
-//! container's state dir, works out its status, and acts.
+//! The container lifecycle: create, start, state, kill, delete, pause,
+//! resume, ps, and the foreground wait of `run`. Each command opens (and
+//! locks) the container's state dir, works out its status, and acts.
 
 pub mod create;
 pub mod delete;
 pub mod events;
 pub mod kill;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod start;
 pub mod update;

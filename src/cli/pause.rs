@@ -1,0 +1,12 @@
+use anyhow::Result;
+use berth::state::Root;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub id: String,
+}
+
+pub fn run(root: &Root, a: Args) -> Result<u8> {
+    berth::container::pause::pause(root, &a.id)?;
+    Ok(0)
+}
