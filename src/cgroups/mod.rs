@@ -7,7 +7,16 @@
 //! arrive with the cgroups issue; until then `check_supported` refuses
 //! them, naming the field.
 
+mod bpf;
+#[cfg(test)]
+mod bpf_interp;
 mod cpu;
+mod device_filter;
+#[cfg(test)]
+mod device_filter_kernel_tests;
+#[cfg(test)]
+mod device_filter_tests;
+mod device_rules;
 mod layout;
 mod v1;
 mod v2;

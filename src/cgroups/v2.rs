@@ -40,12 +40,8 @@ impl Manager for V2 {
                 })?;
             }
         }
-        if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            return Err(Error::InvalidConfig(
-                "config.json: linux.resources.devices: device rules on cgroup v2 need the eBPF \
-                 device filter, which this build of berth does not have yet"
-                    .into(),
-            ));
+        if let Some(rules) = r.devices() {
+            super::device_filter::apply(self.dir()?, rules)?;
         }
         Ok(())
     }
