@@ -6,8 +6,8 @@
 //!
 //! The program reads the rules back to front: for each access bit asked
 //! for, the last rule that matches the device and names that bit decides,
-//! which is what the v1 controller does with the same list (see
-//! device_rules.rs). A deny that covers a bit still undecided returns 0;
+//! the meaning device_rules.rs gives a list (and says where the v1
+//! controller differs). A deny that covers a bit still undecided returns 0;
 //! an allow clears the bits it covers and returns 1 once none is left.
 //! Past the first rule (front to back) the answer is deny: berth's lists
 //! start from deny-all, unless an `a` rule reset them to allow-all.

@@ -2,11 +2,17 @@
 //! shared by the cgroup v1 devices controller (as `devices.allow` and
 //! `devices.deny` lines) and the cgroup v2 eBPF filter (device_filter.rs).
 //!
-//! Meaning, as the v1 controller gives it: the list starts from deny-all;
-//! for each kind of access the last rule that matches the device and names
-//! that access decides. A rule of type `a` (or no type) stands for every
-//! device and every access whatever else it says (the kernel reads only
-//! its first character), so it resets the list to allow-all or deny-all.
+//! Meaning: the list starts from deny-all; for each kind of access the
+//! last rule that matches the device and names that access decides. A rule
+//! of type `a` (or no type) stands for every device and every access
+//! whatever else it says (the v1 kernel reads only its first character),
+//! so it resets the list to allow-all or deny-all.
+//!
+//! One corner where the v1 controller differs: there a rule that goes
+//! against the list's default (a deny on deny-all, an allow on allow-all)
+//! only takes access away from an earlier rule for exactly the same
+//! device, so `allow c 1:* rwm` then `deny c 1:3 w` leaves 1:3 writable.
+//! The v2 filter does what the list says and refuses it.
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
@@ -167,9 +173,9 @@ pub fn with_defaults(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
     Ok(out)
 }
 
-/// The reference meaning of a rule list, written the way the v1
-/// controller reads it (front to back, per access bit), for checking the
-/// BPF filter against.
+/// The reference meaning of a rule list (see the top of this file),
+/// written front to back, per access bit, for checking the BPF filter
+/// against.
 #[cfg(test)]
 pub fn allows(rules: &[Rule], kind: Kind, major: u32, minor: u32, access: u8) -> bool {
     let mut allowed = 0u8;
