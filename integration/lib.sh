@@ -238,11 +238,6 @@ c["process"]["args"] = sys.argv[2:]
 c["root"]["readonly"] = False
 c["linux"]["cgroupsPath"] = E["CGP"]
 c["mounts"].append({"destination": "/host", "type": "bind", "source": E["HOSTDIR"], "options": ["rbind", "rw"]})
-# On cgroup v2 berth cannot apply device rules yet (no eBPF device filter;
-# the v2 suite pins that refusal in its own test). The VM sets this so the
-# rest of the suite still runs there; tests of device rules are left out.
-if E.get("BERTH_TEST_NO_DEVICE_RULES") == "1":
-    c["linux"].get("resources", {}).pop("devices", None)
 with open(p, "w") as f:
     json.dump(c, f, indent=2)
 EOF

@@ -55,7 +55,7 @@ test_dev_custom_devices() {
 test_dev_cgroup_rules() {
   # An allow rule for c 10:229 lets /dev/fuse open; the rules are in the
   # container's devices cgroup.
-  make_bundle a sh -c 'true </dev/fuse && echo opened || echo refused; echo ready >/host/ready; exec sleep 1000'
+  make_bundle a sh -c 'e=$(true 2>&1 </dev/fuse) && echo opened || echo "refused: ${e##*: }"; echo ready >/host/ready; exec sleep 1000'
   cfg "$B" 'c["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o666}]' \
     'c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"})'
   local id
@@ -63,7 +63,12 @@ test_dev_cgroup_rules() {
   must_create "$B" "$id"
   must_start "$id"
   wait_file "$B/host/ready" 5 || fail "the container did not start"
-  assert_eq "$(cat "$T_TMP/$id.stdout")" opened "open of an allowed device"
+  # A kernel without the fuse driver (the test VM's) has no /dev/fuse:
+  # there the open gets past the devices cgroup and fails in the driver
+  # lookup (ENODEV), where a refusal would be EPERM.
+  local want=opened
+  [ -c /dev/fuse ] || want="refused: No such device"
+  assert_eq "$(cat "$T_TMP/$id.stdout")" "$want" "open of an allowed device"
   if [ -d /sys/fs/cgroup/devices ]; then # cgroup v1 devices controller
     local list
     list=$(cat "/sys/fs/cgroup/devices${T_CG}/a/devices.list")

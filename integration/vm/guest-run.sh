@@ -35,10 +35,8 @@ echo "guest: $(grep CapBnd /proc/self/status | tr -s '\t' ' ')"
 rc=0
 for suite in $VM_SUITES; do
 	case $suite in
-	v2) dir=$w/v2 filter= nodev=0 ;;
-	# No device rules in the integration suite's bundles on v2: berth has
-	# no eBPF device filter yet (tests-v2.sh pins that refusal).
-	integration) dir=$w/integration filter=$VM_FILTER nodev=1 ;;
+	v2) dir=$w/v2 filter= ;;
+	integration) dir=$w/integration filter=$VM_FILTER ;;
 	*)
 		echo "guest: unknown suite $suite"
 		continue
@@ -46,7 +44,7 @@ for suite in $VM_SUITES; do
 	esac
 	echo "=== $suite${filter:+ (filter: $filter)}"
 	start=$(date +%s)
-	BERTH_TEST_NO_DEVICE_RULES=$nodev ITEST_TIMEOUT=$VM_TEST_TIMEOUT ITEST_VERBOSE=$VM_VERBOSE \
+	ITEST_TIMEOUT=$VM_TEST_TIMEOUT ITEST_VERBOSE=$VM_VERBOSE \
 		bash "$dir/run.sh" "$w/bin/berth" "$filter" </dev/null 2>&1 | tee "/tmp/$suite.out"
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "/tmp/$suite.out" | tail -n1)
 	echo "=== $suite: ${summary:-no summary} ($(($(date +%s) - start)) s)"

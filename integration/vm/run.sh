@@ -100,9 +100,8 @@ fi
 # scheduler, I/O priority), pause/resume and ps (the v2 freezer, cgroup
 # listing). BERTH_VM_FILTER=all runs every test.
 # Seen passing in the VM (each test takes ~10 s under TCG); widen as runs
-# confirm more. dev_custom_devices and other device-rule tests need the v2
-# eBPF device filter (issue: cgroups).
-SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_stopped_errors|kill_signal_names|kill_default_term|kill_all|dev_defaults|dev_dirs|bad_cgroups|bad_missing_executable|bad_rootfs_missing|features_json|systemd_cgroup|pause_|ps_)'
+# confirm more. The dev_ tests (devices.sh) run berth's eBPF device filter.
+SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_stopped_errors|kill_signal_names|kill_default_term|kill_all|dev_|bad_cgroups|bad_missing_executable|bad_rootfs_missing|features_json|systemd_cgroup|pause_|ps_)'
 filter=${BERTH_VM_FILTER-$SUBSET}
 [ "$filter" = all ] && filter=
 

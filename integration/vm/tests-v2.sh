@@ -13,18 +13,6 @@
 # $T_CG/NAME, set by make_bundle).
 v2_cgdir() { echo "/sys/fs/cgroup${T_CG}/$1"; }
 
-# v2_bundle NAME ARGS...: make_bundle, less the default device rules (berth
-# refuses any linux.resources.devices on v2 until it has the eBPF filter;
-# test_v2_device_rules_refused_no_ebpf_filter_yet pins that down).
-v2_bundle() {
-  make_bundle "$@"
-  cfg "$B" '
-r = c["linux"].get("resources")
-if r is not None:
-    r.pop("devices", None)
-    if not r: del c["linux"]["resources"]'
-}
-
 # v2_drop_ns BUNDLE TYPE
 v2_drop_ns() { NS=$2 cfg "$1" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != E["NS"]]'; }
 
@@ -59,7 +47,7 @@ test_v2_host_is_pure_cgroup_v2() {
 
 test_v2_cgroup_placement() {
   # No cgroup namespace: /proc/self/cgroup inside shows the real path.
-  v2_bundle a sh -c 'cat /proc/self/cgroup >/host/cgroup; echo ready >/host/ready; exec sleep 1000'
+  make_bundle a sh -c 'cat /proc/self/cgroup >/host/cgroup; echo ready >/host/ready; exec sleep 1000'
   v2_drop_ns "$B" cgroup
   local id pid dir
   id=$(cid a)
@@ -85,7 +73,7 @@ test_v2_cgroup_placement() {
 test_v2_cgroup_namespace_root() {
   # With a cgroup namespace (berth spec's default) the container sees its
   # own cgroup as the root.
-  v2_bundle a sh -c 'cat /proc/self/cgroup'
+  make_bundle a sh -c 'cat /proc/self/cgroup'
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
   assert_eq "$OUT" "0::/" "/proc/self/cgroup in a cgroup namespace"
@@ -94,7 +82,7 @@ test_v2_cgroup_namespace_root() {
 test_v2_relative_cgroups_path() {
   # A relative cgroupsPath goes under berth's own cgroup (the VM runs the
   # tests in the root cgroup, so under /sys/fs/cgroup itself).
-  v2_bundle a sh -c 'cat /proc/self/cgroup'
+  make_bundle a sh -c 'cat /proc/self/cgroup'
   v2_drop_ns "$B" cgroup
   local rel=berth-itest-rel-$T_SALT
   REL=$rel cfg "$B" 'c["linux"]["cgroupsPath"] = E["REL"]'
@@ -113,7 +101,7 @@ test_v2_relative_cgroups_path() {
 test_v2_kill_all_via_cgroup() {
   # No pid namespace: killing init alone would leave its children, so only
   # a signal to everything in the cgroup stops them all.
-  v2_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
+  make_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
   v2_drop_ns "$B" pid
   local id dir pids p
   id=$(cid a)
@@ -137,7 +125,7 @@ test_v2_kill_all_via_cgroup() {
 
 test_v2_kill_all_term() {
   # kill --all with a catchable signal reaches every process in the cgroup.
-  v2_bundle a sh -c 'for i in 1 2; do sh -c "trap \"echo $i >>/host/got; exit 0\" TERM; while :; do sleep 0.1; done" & done; echo ready >/host/ready; wait'
+  make_bundle a sh -c 'for i in 1 2; do sh -c "trap \"echo $i >>/host/got; exit 0\" TERM; while :; do sleep 0.1; done" & done; echo ready >/host/ready; wait'
   v2_drop_ns "$B" pid
   local id dir
   id=$(cid a)
@@ -158,7 +146,7 @@ test_v2_kill_all_term() {
 test_v2_delete_kills_leftovers_and_removes_cgroup() {
   # No pid namespace and an init that exits at once: its child lives on in
   # the cgroup. delete must kill it (cgroup.kill) and remove the directory.
-  v2_bundle a sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $! >/host/child'
+  make_bundle a sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $! >/host/child'
   v2_drop_ns "$B" pid
   local id dir child
   id=$(cid a)
@@ -178,7 +166,7 @@ test_v2_delete_kills_leftovers_and_removes_cgroup() {
 }
 
 test_v2_delete_force_running() {
-  v2_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
+  make_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
   local id dir pids p
   id=$(cid a)
   dir=$(v2_cgdir a)
@@ -195,7 +183,7 @@ test_v2_delete_force_running() {
 }
 
 test_v2_failed_create_leaves_no_cgroup() {
-  v2_bundle a nosuchprogram-v2-marker
+  make_bundle a nosuchprogram-v2-marker
   local id dir
   id=$(cid a)
   dir=$(v2_cgdir a)
@@ -290,10 +278,9 @@ test_v2_pause_delete_force_no_pidns() {
 # ----------------------------------------------------------- resources --
 
 test_v2_cpu_limits_applied() {
-  # cgroups.sh checks the same on both hierarchies, but every bundle there
-  # carries berth spec's device rules, which v2 refuses for now: this one
-  # has none, so the v2 cpu code runs in the VM today.
-  v2_bundle a sh -c 'grep Cpus_allowed_list /proc/self/status'
+  # cgroups.sh checks the same on both hierarchies; this one also looks at
+  # the parent's subtree_control and the affinity inside.
+  make_bundle a sh -c 'grep Cpus_allowed_list /proc/self/status'
   cfg "$B" 'c["linux"].setdefault("resources", {})["cpu"] = {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}'
   local id dir
   id=$(cid a)
@@ -310,21 +297,122 @@ test_v2_cpu_limits_applied() {
 
 # ------------------------------------------------------------- devices --
 
-test_v2_device_rules_refused_no_ebpf_filter_yet() {
-  # DOCUMENTS A GAP: berth has no eBPF device filter yet, so on cgroup v2
-  # any linux.resources.devices (even `berth spec`'s default deny-all) is
-  # refused at create with an error naming the field. When the filter
-  # lands, replace this test with one that checks the rules are enforced.
+# berth has no devices controller on v2: linux.resources.devices becomes an
+# eBPF program attached to the container's cgroup. /dev/kmsg (c 1:11) is
+# not among berth's default devices; these tests give it to the container
+# as /dev/kmsg2 (linux.devices) and vary the rules. The container gets
+# CAP_MKNOD (to try mknod) and CAP_SYSLOG (reading /dev/kmsg needs it when
+# dmesg_restrict is set), so only the filter can refuse.
+
+# Shell functions for the container: `o DEV REDIR` opens DEV with the
+# redirection REDIR (< read, > write, <> both) and `m PATH TYPE MAJ MIN`
+# makes a node; each prints what it did and `ok` or the error's errno text.
+V2_PROBE='o() { e=$(eval ": $2$1" 2>&1) && echo "$1 $2 ok" || echo "$1 $2 ${e##*: }"; }
+m() { e=$(busybox mknod "$@" 2>&1) && echo "mknod $1 ok" || echo "mknod $1 ${e##*: }"; }
+'
+V2_EPERM="Operation not permitted"
+
+# v2_dev_bundle NAME SCRIPT [PYTHON...]: a bundle that runs V2_PROBE then
+# SCRIPT, with /dev/kmsg2, CAP_MKNOD and CAP_SYSLOG; each PYTHON (cfg)
+# then edits its config (berth spec's rules are [deny all]).
+v2_dev_bundle() {
+  local name=$1 script=$2
+  shift 2
+  make_bundle "$name" sh -c "$V2_PROBE$script"
+  cfg "$B" 'c["linux"]["devices"] = [{"path": "/dev/kmsg2", "type": "c", "major": 1, "minor": 11, "fileMode": 0o666}]' \
+    'for s in ("bounding", "effective", "permitted"): c["process"]["capabilities"][s] += ["CAP_MKNOD", "CAP_SYSLOG"]' \
+    "$@"
+}
+
+# v2_lines LINE...: the lines joined as OUT has them.
+v2_lines() { printf '%s\n' "$@"; }
+
+test_v2_devices_unlisted_device_refused() {
+  # berth spec's [deny all] plus the defaults: the node exists, but it
+  # cannot be opened, and no device outside the defaults can be made.
+  v2_dev_bundle a 'o /dev/kmsg2 "<"; o /dev/kmsg2 ">"; m /dev/kmsg3 c 1 11; m /dev/loop9 b 7 9'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run"
+  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > $V2_EPERM" \
+    "mknod /dev/kmsg3 $V2_EPERM" "mknod /dev/loop9 $V2_EPERM")" "a device the rules do not allow"
+}
+
+test_v2_devices_defaults_usable() {
+  v2_dev_bundle a 'o /dev/null "<>"; o /dev/zero "<"; o /dev/full "<>"; o /dev/random "<"; o /dev/urandom "<"
+head -c 4 /dev/zero | wc -c; head -c 8 /dev/urandom | wc -c; echo x 2>&1 >/dev/full
+m /dev/null2 c 1 3; o /dev/null2 "<>"; o /dev/tty "<>"'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run"
+  # No controlling terminal: /dev/tty is allowed but has nothing behind it.
+  assert_eq "$OUT" "$(v2_lines "/dev/null <> ok" "/dev/zero < ok" "/dev/full <> ok" \
+    "/dev/random < ok" "/dev/urandom < ok" 4 8 "sh: write error: No space left on device" \
+    "mknod /dev/null2 ok" "/dev/null2 <> ok" "/dev/tty <> No such device or address")" "the default devices"
+}
+
+test_v2_devices_allow_rule_access_subsets() {
+  # Read only: write and mknod stay refused.
+  v2_dev_bundle a 'o /dev/kmsg2 "<"; o /dev/kmsg2 ">"; o /dev/kmsg2 "<>"; m /dev/kmsg3 c 1 11' \
+    'c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 1, "minor": 11, "access": "r"})'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run"
+  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < ok" "/dev/kmsg2 > $V2_EPERM" "/dev/kmsg2 <> $V2_EPERM" \
+    "mknod /dev/kmsg3 $V2_EPERM")" "allowed for r"
+  # Write and mknod (any minor of major 1), read taken back by a later
+  # deny. (The v1 controller would leave the read: there a deny removes
+  # only a rule for exactly the same device. The v2 filter does what the
+  # list says: the last matching rule wins.)
+  v2_dev_bundle b 'o /dev/kmsg2 "<"; o /dev/kmsg2 ">"; m /dev/kmsg3 c 1 11; o /dev/kmsg3 ">"; m /dev/loop9 b 7 9' \
+    'c["linux"]["resources"]["devices"] += [{"allow": True, "type": "c", "major": 1, "access": "rwm"}, {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "r"}]'
+  brun "$B" "$(cid b)"
+  assert_rc 0 "run"
+  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > ok" "mknod /dev/kmsg3 ok" \
+    "/dev/kmsg3 > ok" "mknod /dev/loop9 $V2_EPERM")" "allowed for c 1:* rwm, then denied for c 1:11 r"
+}
+
+test_v2_devices_ending_in_allow_all() {
+  v2_dev_bundle a 'o /dev/kmsg2 "<>"; m /dev/kmsg3 c 1 11; m /dev/loop9 b 7 9; o /dev/null "<>"' \
+    'c["linux"]["resources"]["devices"] += [{"allow": False, "type": "c", "major": 1, "minor": 11, "access": "rwm"}, {"allow": True, "access": "rwm"}]'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run"
+  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 <> ok" "mknod /dev/kmsg3 ok" "mknod /dev/loop9 ok" \
+    "/dev/null <> ok")" "rules ending in allow-all"
+  # Allow-all, then a deny: a hole for just that.
+  v2_dev_bundle b 'o /dev/kmsg2 "<"; o /dev/kmsg2 ">"; m /dev/loop9 b 7 9' \
+    'c["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}, {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "r"}]'
+  brun "$B" "$(cid b)"
+  assert_rc 0 "run"
+  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > ok" "mknod /dev/loop9 ok")" "allow-all, then deny c 1:11 r"
+}
+
+test_v2_devices_filter_is_on_the_cgroup() {
+  # The filter belongs to the container's cgroup, not to its processes:
+  # whatever joins the cgroup later is held to it too.
+  v2_dev_bundle a 'echo ready >/host/ready; sleep 1000 & wait'
+  local id dir
+  id=$(cid a)
+  dir=$(v2_cgdir a)
+  must_create "$B" "$id"
+  must_start "$id"
+  wait_file "$B/host/ready" 10 || fail "the container did not start"
+  # A process of the guest's, moved into the container's cgroup, cannot
+  # open /dev/kmsg either, though nothing else stops it.
+  sh -c 'echo $$ >"$1/cgroup.procs" && exec head -c 0 /dev/kmsg' sh "$dir" 2>"$T_TMP/err"
+  RC=$?
+  assert_rc 1 "head -c 0 /dev/kmsg in the container's cgroup"
+  assert_contains "$(cat "$T_TMP/err")" "$V2_EPERM" "error"
+  head -c 0 /dev/kmsg || fail "/dev/kmsg does not open outside the container's cgroup"
+  bcmd delete --force "$id"
+  assert_rc 0 "delete --force"
+}
+
+test_v2_devices_bad_rule_leaves_nothing() {
   make_bundle a sh -c 'sleep 1000 # v2-devices-marker'
-  cfg "$B" 'c["linux"].setdefault("resources", {})["devices"] = [
-    {"allow": False, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]'
+  cfg "$B" 'c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 1, "minor": 11, "access": "rwx"})'
   local id
   id=$(cid a)
   bcreate "$B" "$id"
-  assert_rc 1 "create with linux.resources.devices on cgroup v2"
-  assert_contains "$ERR" "linux.resources.devices" "error"
-  assert_contains "$ERR" "eBPF" "error"
+  assert_rc 1 "create with access \"rwx\""
+  assert_contains "$ERR" "linux.resources.devices[1].access" "error"
   [ -d "$(v2_cgdir a)" ] && fail "cgroup $(v2_cgdir a) left after the refused create"
   assert_nothing_left "$id" a v2-devices-marker
 }
@@ -341,7 +429,7 @@ test_v2_rlimit_raise_hard() {
   want=$((hard + 1024))
   ((want > max)) && want=$max
   ((want > hard)) || fail "cannot pick a hard RLIMIT_NOFILE above $hard (nr_open $max)"
-  v2_bundle a sh -c 'ulimit -Sn; ulimit -Hn'
+  make_bundle a sh -c 'ulimit -Sn; ulimit -Hn'
   N=$want cfg "$B" 'c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": int(E["N"]), "hard": int(E["N"])}]'
   brun "$B" "$(cid a)"
   assert_rc 0 "run with RLIMIT_NOFILE $want above the caller's hard limit $hard"

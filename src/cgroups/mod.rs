@@ -8,7 +8,16 @@
 //! the managers find each file's directory and write.
 
 mod blkio;
+mod bpf;
+#[cfg(test)]
+mod bpf_interp;
 mod cpu;
+mod device_filter;
+#[cfg(test)]
+mod device_filter_kernel_tests;
+#[cfg(test)]
+mod device_filter_tests;
+mod device_rules;
 pub mod freezer;
 mod hugetlb;
 mod layout;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
+use oci_spec::runtime::LinuxResources;
 
 use super::setting::controller_of;
 use super::{
@@ -65,34 +65,6 @@ fn init_cpuset(made: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-fn device_rule(rule: &LinuxDeviceCgroup) -> String {
-    let typ = match rule.typ() {
-        Some(LinuxDeviceType::B) => "b",
-        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
-        _ => "a",
-    };
-    let num = |n: Option<i64>| n.map_or("*".to_string(), |n| n.to_string());
-    let access = rule.access().clone().unwrap_or_else(|| "rwm".into());
-    if typ == "a" {
-        return "a".into();
-    }
-    format!("{typ} {}:{} {access}", num(rule.major()), num(rule.minor()))
-}
-
-/// The devices every container gets, after the configured rules.
-pub const DEFAULT_ALLOWED: &[&str] = &[
-    "c 1:3 rwm",    // null
-    "c 1:5 rwm",    // zero
-    "c 1:7 rwm",    // full
-    "c 1:8 rwm",    // random
-    "c 1:9 rwm",    // urandom
-    "c 5:0 rwm",    // tty
-    "c 5:1 rwm",    // console
-    "c 5:2 rwm",    // ptmx
-    "c 136:* rwm",  // pts
-    "c 10:200 rwm", // net/tun
-];
-
 impl Manager for V1 {
     fn create(&self) -> Result<()> {
         for (ctrl, dir) in &self.dirs {
@@ -133,17 +105,10 @@ impl Manager for V1 {
                         .into(),
                 ));
             };
+            let rules = super::device_rules::with_defaults(rules)?;
             write(&dir.join("devices.deny"), "a")?;
-            for rule in rules {
-                let file = if rule.allow() {
-                    "devices.allow"
-                } else {
-                    "devices.deny"
-                };
-                write(&dir.join(file), &device_rule(rule))?;
-            }
-            for rule in DEFAULT_ALLOWED {
-                write(&dir.join("devices.allow"), rule)?;
+            for rule in &rules {
+                write(&dir.join(rule.v1_file()), &rule.v1_line())?;
             }
         }
         Ok(())
@@ -192,29 +157,5 @@ impl Manager for V1 {
             }
         }
         first_err.map_or(Ok(()), Err)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use oci_spec::runtime::LinuxDeviceCgroupBuilder;
-
-    #[test]
-    fn device_rules() {
-        let all = LinuxDeviceCgroupBuilder::default()
-            .allow(false)
-            .access("rwm")
-            .build()
-            .unwrap();
-        assert_eq!(device_rule(&all), "a");
-        let one = LinuxDeviceCgroupBuilder::default()
-            .allow(true)
-            .typ(LinuxDeviceType::C)
-            .major(1)
-            .access("rw")
-            .build()
-            .unwrap();
-        assert_eq!(device_rule(&one), "c 1:* rw");
     }
 }

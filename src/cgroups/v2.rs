@@ -41,12 +41,8 @@ impl Manager for V2 {
         let locate = |file: &str| Some(dir.join(file));
         let settings = resources::v2(r, &PathProbe(&locate))?;
         write_settings(&settings, &locate)?;
-        if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            return Err(Error::InvalidConfig(
-                "config.json: linux.resources.devices: device rules on cgroup v2 need the eBPF \
-                 device filter, which this build of berth does not have yet"
-                    .into(),
-            ));
+        if let Some(rules) = r.devices() {
+            super::device_filter::apply(dir, rules)?;
         }
         Ok(())
     }
