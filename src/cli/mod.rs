@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -65,6 +66,8 @@ pub enum Command {
     Delete(delete::Args),
     /// Create and start a container, and wait for it unless --detach.
     Run(run::Args),
+    /// Run a process in a created or running container.
+    Exec(exec::Args),
     /// List containers.
     List(list::Args),
     /// Write a default config.json to a bundle.
@@ -92,9 +95,32 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Kill(a) => kill::run(&root, a),
         Command::Delete(a) => delete::run(&root, a),
         Command::Run(a) => run::run(&root, a),
+        Command::Exec(a) => exec::run(&root, a),
         Command::List(a) => list::run(&root, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
+    }
+}
+
+/// A failed `exec`: berth exits 255 (as runc), so a caller can tell it
+/// from the status of a process that ran.
+#[derive(Debug)]
+pub struct ExecFailed(pub anyhow::Error);
+
+impl std::fmt::Display for ExecFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exec failed: {:#}", self.0)
+    }
+}
+
+impl std::error::Error for ExecFailed {}
+
+/// The exit status for an error from `dispatch`.
+pub fn failure_status(e: &anyhow::Error) -> u8 {
+    if e.is::<ExecFailed>() {
+        255
+    } else {
+        1
     }
 }
 
