@@ -97,11 +97,12 @@ fi
 # make and remove cgroups), the devices tests, failed creates that must
 # leave no cgroup, the cgroup namespace, and the process tests that need
 # capabilities the host lacks (rlimits, capabilities, oom_score_adj,
-# scheduler, I/O priority). BERTH_VM_FILTER=all runs every test.
+# scheduler, I/O priority), and exec (it joins the container's cgroup, and
+# --ignore-paused meets cgroup.freeze). BERTH_VM_FILTER=all runs every test.
 # Seen passing in the VM (each test takes ~10 s under TCG); widen as runs
 # confirm more. dev_custom_devices and other device-rule tests need the v2
 # eBPF device filter (issue: cgroups).
-SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_stopped_errors|kill_signal_names|kill_default_term|kill_all|dev_defaults|dev_dirs|bad_cgroups|bad_missing_executable|bad_rootfs_missing|features_json|systemd_cgroup)'
+SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_stopped_errors|kill_signal_names|kill_default_term|kill_all|dev_defaults|dev_dirs|bad_cgroups|bad_missing_executable|bad_rootfs_missing|features_json|systemd_cgroup|exec_namespaces|exec_cgroup|exec_process_file_detach|exec_paused)'
 filter=${BERTH_VM_FILTER-$SUBSET}
 [ "$filter" = all ] && filter=
 
