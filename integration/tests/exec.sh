@@ -67,6 +67,16 @@ test_exec_namespaces() {
   assert_eq "$(tail -n4 <<<"$OUT")" "$(printf 'exec-host\nsleep 1000 \nin-rootfs\n/')" "hostname, pid 1, root and cwd"
 }
 
+test_exec_no_mount_namespace() {
+  # The init is only chrooted into its rootfs: exec must chroot there too
+  # (there is no mount namespace to join).
+  exec_sleeper a 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "mount"]' \
+    'c["linux"].pop("maskedPaths", None)' 'c["linux"].pop("readonlyPaths", None)'
+  bexec --cwd /tmp "$ID" sh -c 'ls / | grep -c "^host$"; [ ! -e "$1" ] && echo in-rootfs; pwd; readlink /proc/self/ns/mnt' sh "$B"
+  assert_rc 0 "exec (stderr: $ERR)"
+  assert_eq "$OUT" "$(printf '1\nin-rootfs\n/tmp\n%s' "$(readlink /proc/self/ns/mnt)")" "root, cwd, and the host's mount namespace"
+}
+
 test_exec_user_namespace() {
   # user (joined first), time and pid namespaces owned by it
   exec_sleeper a 'c["linux"]["namespaces"] += [{"type": "user"}, {"type": "time"}]' \
