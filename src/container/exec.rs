@@ -43,6 +43,9 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
     };
     match status {
         Status::Stopped => return Err(refuse("cannot exec in a stopped container")),
+        // With --ignore-paused the process joins the frozen cgroup and
+        // freezes with it: berth waits for its set-up as long as any step
+        // may take (STEP_TIMEOUT) for the container to be thawed.
         Status::Paused if !o.ignore_paused => {
             return Err(refuse(
                 "cannot exec in a paused container (use --ignore-paused to override)",

@@ -12,6 +12,9 @@
 //! 4. wait for `start`; only then drop privileges: bounding set while
 //!    still root, setuid with KEEPCAPS, capset, ambient, no_new_privs;
 //! 5. mark every non-preserved fd close-on-exec, and exec.
+//!
+//! Steps 4 and 5 (and the look-up of the program) live in finish.rs,
+//! which `exec`'s processes share.
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
