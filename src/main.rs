@@ -1,6 +1,6 @@
 //! berth's command line: parse (clap), set up logging, dispatch to one
 //! file per command in cli/. Errors print one line to stderr, go to the
-//! --log file, and exit 1.
+//! --log file, and exit 1 (255 for `exec`, as runc).
 
 mod cli;
 
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             let msg = format!("{e:#}");
             berth::logging::log(berth::logging::Level::Error, &msg);
             eprintln!("berth: {msg}");
-            ExitCode::from(1)
+            ExitCode::from(cli::failure_status(&e))
         }
     }
 }

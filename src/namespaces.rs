@@ -1,7 +1,7 @@
 //! `linux.namespaces`: which to create, which to join (by path), the
 //! order of joins, and the id maps of a new user namespace.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespaceType as T};
@@ -115,6 +115,59 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// The files under /proc/<pid>/ns/ of each namespace type.
+const NS_FILES: [(T, &str); 8] = [
+    (T::User, "user"),
+    (T::Mount, "mnt"),
+    (T::Pid, "pid"),
+    (T::Network, "net"),
+    (T::Ipc, "ipc"),
+    (T::Uts, "uts"),
+    (T::Cgroup, "cgroup"),
+    (T::Time, "time"),
+];
+
+/// A plan that joins every namespace of the process whose /proc directory
+/// is `proc_dir` and that differs from berth's own (joining one's own user
+/// namespace is an error; the others would change nothing). The fds are
+/// opened through `proc_dir`, so they are that process's even if its pid
+/// is reused meanwhile.
+pub fn of_process(proc_dir: BorrowedFd) -> Result<Plan> {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::{fstat, stat, Mode};
+    let mut plan = Plan::default();
+    for (t, name) in NS_FILES {
+        let path = format!("ns/{name}");
+        let theirs = match openat(
+            proc_dir,
+            path.as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            // A kernel without this namespace type.
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("open the container init's {t} namespace"),
+                    e,
+                ))
+            }
+        };
+        let ours = match stat(format!("/proc/self/ns/{name}").as_str()) {
+            Ok(st) => st,
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::sys(format!("stat /proc/self/ns/{name}"), e)),
+        };
+        let st =
+            fstat(&theirs).map_err(|e| Error::sys(format!("stat the init's {t} namespace"), e))?;
+        if (st.st_dev, st.st_ino) != (ours.st_dev, ours.st_ino) {
+            plan.join.push((t, theirs));
+        }
+    }
+    Ok(plan)
 }
 
 pub fn setns(fd: &OwnedFd, t: T) -> Result<()> {

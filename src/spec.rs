@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use crate::error::{Error, Result};
 
@@ -67,49 +67,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
         ));
     }
     if let Some(p) = spec.process() {
-        if p.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(invalid(
-                "process.args",
-                "must name at least the program to run",
-            ));
-        }
-        if !p.cwd().is_absolute() {
-            return Err(invalid(
-                "process.cwd",
-                format!("{:?} is not an absolute path", p.cwd()),
-            ));
-        }
-        if p.command_line().is_some() {
-            return Err(invalid("process.commandLine", "is for Windows only"));
-        }
-        if p.apparmor_profile()
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-        {
-            return Err(invalid(
-                "process.apparmorProfile",
-                "AppArmor profiles are not supported by this build of berth",
-            ));
-        }
-        if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
-            return Err(invalid(
-                "process.selinuxLabel",
-                "SELinux labels are not supported by this build of berth",
-            ));
-        }
-        for r in p.rlimits().iter().flatten() {
-            if r.soft() > r.hard() {
-                return Err(invalid(
-                    "process.rlimits",
-                    format!(
-                        "{}: soft limit {} is above hard limit {}",
-                        r.typ(),
-                        r.soft(),
-                        r.hard()
-                    ),
-                ));
-            }
-        }
+        validate_process(p, "config.json: process.")?;
     }
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if m.destination().as_os_str().is_empty() {
@@ -135,6 +93,60 @@ pub fn validate(spec: &Spec) -> Result<()> {
         validate_linux(linux)?;
     }
     Ok(())
+}
+
+/// Check a process object: `at` starts every error (`config.json:
+/// process.`, or where exec's process came from).
+pub fn validate_process(p: &Process, at: &str) -> Result<()> {
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(bad(at, "args", "must name at least the program to run"));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(bad(
+            at,
+            "cwd",
+            format!("{:?} is not an absolute path", p.cwd()),
+        ));
+    }
+    if p.command_line().is_some() {
+        return Err(bad(at, "commandLine", "is for Windows only"));
+    }
+    if p.apparmor_profile()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(bad(
+            at,
+            "apparmorProfile",
+            "AppArmor profiles are not supported by this build of berth",
+        ));
+    }
+    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(bad(
+            at,
+            "selinuxLabel",
+            "SELinux labels are not supported by this build of berth",
+        ));
+    }
+    for r in p.rlimits().iter().flatten() {
+        if r.soft() > r.hard() {
+            return Err(bad(
+                at,
+                "rlimits",
+                format!(
+                    "{}: soft limit {} is above hard limit {}",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn bad(at: &str, field: &str, msg: impl std::fmt::Display) -> Error {
+    Error::InvalidConfig(format!("{at}{field}: {msg}"))
 }
 
 fn check_version(v: &str) -> Result<()> {

@@ -42,6 +42,10 @@ pub struct Saved {
     /// True once `create` has finished; a dir without it is half-created.
     #[serde(default)]
     pub created_ok: bool,
+    /// `create --no-new-keyring`: the init kept the caller's session
+    /// keyring, so `exec` joins no container keyring either.
+    #[serde(default)]
+    pub no_new_keyring: bool,
 }
 
 fn yes() -> bool {

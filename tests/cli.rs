@@ -232,6 +232,32 @@ fn errors_go_to_the_json_log() {
 }
 
 #[test]
+fn exec_failures_exit_255_as_runc() {
+    let t = Tmp::new("exec");
+    let log = t.0.join("log.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args([
+            "--root",
+            t.0.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ])
+        .args(["--log-format", "json", "exec", "ghost", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(255), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("exec failed") && err.contains("\"ghost\" does not exist"));
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().starts_with("exec failed: "));
+    // No id at all: a usage error, as for every command.
+    assert_eq!(berth(&t.0, &["exec"]).status.code(), Some(2));
+}
+
+#[test]
 fn systemd_cgroup_and_rootless_true_are_refused() {
     let t = Tmp::new("systemd");
     let o = berth(&t.0, &["--systemd-cgroup", "list"]);

@@ -98,10 +98,12 @@ fi
 # leave no cgroup, the cgroup namespace, and the process tests that need
 # capabilities the host lacks (rlimits, capabilities, oom_score_adj,
 # scheduler, I/O priority), pause/resume and ps (the v2 freezer, cgroup
-# listing). BERTH_VM_FILTER=all runs every test.
+# listing), exec (it joins the container's cgroup, and --ignore-paused
+# meets cgroup.freeze), resources, update and events. BERTH_VM_FILTER=all
+# runs every test.
 # Seen passing in the VM (each test takes ~10 s under TCG); widen as runs
 # confirm more. The dev_ tests (devices.sh) run berth's eBPF device filter.
-SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_stopped_errors|kill_signal_names|kill_default_term|kill_all|dev_|bad_cgroups|bad_missing_executable|bad_rootfs_missing|features_json|systemd_cgroup|pause_|ps_)'
+SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_stopped_errors|kill_signal_names|kill_default_term|kill_all|dev_|bad_cgroups|bad_missing_executable|bad_rootfs_missing|features_json|systemd_cgroup|pause_|ps_|exec_namespaces|exec_cgroup|exec_process_file_detach|exec_paused|cgroup_|update_|events_)'
 filter=${BERTH_VM_FILTER-$SUBSET}
 [ "$filter" = all ] && filter=
 

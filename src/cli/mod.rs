@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -70,6 +71,8 @@ pub enum Command {
     Delete(delete::Args),
     /// Create and start a container, and wait for it unless --detach.
     Run(run::Args),
+    /// Run a process in a created or running container.
+    Exec(exec::Args),
     /// List containers.
     List(list::Args),
     /// Freeze every process of a running container.
@@ -108,6 +111,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Kill(a) => kill::run(&root, a),
         Command::Delete(a) => delete::run(&root, a),
         Command::Run(a) => run::run(&root, a),
+        Command::Exec(a) => exec::run(&root, a),
         Command::List(a) => list::run(&root, a),
         Command::Pause(a) => pause::run(&root, a),
         Command::Resume(a) => resume::run(&root, a),
@@ -116,6 +120,28 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Features => features::run(),
         Command::Update(a) => update::run(&root, *a),
         Command::Events(a) => events::run(&root, a),
+    }
+}
+
+/// A failed `exec`: berth exits 255 (as runc), so a caller can tell it
+/// from the status of a process that ran.
+#[derive(Debug)]
+pub struct ExecFailed(pub anyhow::Error);
+
+impl std::fmt::Display for ExecFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exec failed: {:#}", self.0)
+    }
+}
+
+impl std::error::Error for ExecFailed {}
+
+/// The exit status for an error from `dispatch`.
+pub fn failure_status(e: &anyhow::Error) -> u8 {
+    if e.is::<ExecFailed>() {
+        255
+    } else {
+        1
     }
 }
 

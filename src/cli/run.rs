@@ -20,6 +20,7 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
     let signals = if a.detach {
         None
     } else {
+        fg::become_subreaper();
         Some(fg::block_signals()?)
     };
     let created = create(root, &id, &a.create.options(!a.detach))?;

@@ -62,18 +62,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             "config.json: hostname: setting it needs a uts namespace in linux.namespaces".into(),
         ));
     }
-    let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => {
-            let f = crate::security::seccomp::compile(s)?;
-            if f.needs_listener() {
-                return Err(Error::InvalidConfig(
-                    "config.json: linux.seccomp: SCMP_ACT_NOTIFY: handing the listener to listenerPath is not implemented yet".into(),
-                ));
-            }
-            Some(f)
-        }
-        None => None,
-    };
+    let seccomp = seccomp_filter(linux)?;
     let listen_fds = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
@@ -130,6 +119,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             own_pid_ns: plan.has(T::Pid),
             own_mount_ns: plan.has(T::Mount),
             created_ok: true,
+            no_new_keyring: o.no_new_keyring,
         };
         dir.save(&saved)?;
         crate::logging::debug(&format!(
@@ -158,6 +148,23 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             Err(e)
         }
     }
+}
+
+/// `linux.seccomp`, compiled; NOTIFY is refused until the listener can be
+/// handed to `listenerPath`.
+pub(crate) fn seccomp_filter(
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> Result<Option<crate::security::seccomp::Filter>> {
+    let Some(s) = linux.and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(None);
+    };
+    let f = crate::security::seccomp::compile(s)?;
+    if f.needs_listener() {
+        return Err(Error::InvalidConfig(
+            "config.json: linux.seccomp: SCMP_ACT_NOTIFY: handing the listener to listenerPath is not implemented yet".into(),
+        ));
+    }
+    Ok(Some(f))
 }
 
 /// Remove what a failed create made: the init (if recorded), the cgroup,

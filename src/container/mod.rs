@@ -1,10 +1,13 @@
-//! The container lifecycle: create, start, state, kill, delete, pause,
-//! resume, ps, and the foreground wait of `run`. Each command opens (and
-//! locks) the container's state dir, works out its status, and acts.
+//! The container lifecycle: create, start, state, kill, delete, exec,
+//! pause, resume, ps, update, events, and the foreground wait of `run` and
+//! `exec`. Each command opens (and locks) the container's state dir, works
+//! out its status, and acts.
 
 pub mod create;
 pub mod delete;
 pub mod events;
+pub mod exec;
+pub mod exec_process;
 pub mod kill;
 pub mod pause;
 pub mod ps;
@@ -49,7 +52,11 @@ impl std::fmt::Display for Status {
 
 /// (state letter, start time) from /proc/<pid>/stat.
 pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// (state letter, start time) from the text of a /proc/<pid>/stat.
+pub fn parse_stat(s: &str) -> Option<(char, u64)> {
     // The command name may contain spaces and ')': split after the last ')'.
     let rest = &s[s.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();

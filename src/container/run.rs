@@ -1,6 +1,6 @@
-//! The foreground part of `run`: forward signals to the container, proxy
-//! its terminal if it has one, reap, and return its exit status the way a
-//! shell reports it (128+N for a signal).
+//! The foreground part of `run` and `exec`: forward signals to the
+//! process, proxy its terminal if it has one, reap, and return its exit
+//! status the way a shell reports it (128+N for a signal).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -11,19 +11,23 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
-/// Block every signal berth forwards, before the container exists, so
-/// none is lost; the init restores the mask before exec.
+/// Block every signal berth forwards, before the process exists, so
+/// none is lost; the process restores the mask before exec.
 pub fn block_signals() -> Result<SigSet> {
     let mut set = SigSet::all();
     set.remove(Signal::SIGKILL);
     set.remove(Signal::SIGSTOP);
     set.thread_block()
         .map_err(|e| Error::sys("block signals", e))?;
-    // berth reaps the init even when it is a grandchild (user namespace
-    // with a new pid namespace).
+    Ok(set)
+}
+
+/// For `run`: berth reaps the init even when it is a grandchild (user
+/// namespace with a new pid namespace). `exec` does not (as runc): its
+/// process is berth's own child.
+pub fn become_subreaper() {
     // SAFETY: plain prctl.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    Ok(set)
 }
 
 fn exit_code(ws: WaitStatus) -> Option<i32> {

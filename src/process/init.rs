@@ -12,17 +12,21 @@
 //! 4. wait for `start`; only then drop privileges: bounding set while
 //!    still root, setuid with KEEPCAPS, capset, ambient, no_new_privs;
 //! 5. mark every non-preserved fd close-on-exec, and exec.
+//!
+//! Steps 4 and 5 (and the look-up of the program) live in finish.rs,
+//! which `exec`'s processes share.
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType as T, Process};
 
 use super::channel::{Channel, Msg};
-use super::{exec, setup, Launch, STEP_TIMEOUT};
+use super::finish::{self, Prepared};
+use super::{pty, setup, Launch, STEP_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::namespaces;
 use crate::rootfs::{self, devices, mounts, paths, pivot};
@@ -61,7 +65,7 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
         chan.expect(Msg::IdMapsDone, STEP_TIMEOUT)?;
     }
     if l.plan.user_involved() {
-        become_root_in_userns()?;
+        setup::become_root_in_userns()?;
     }
     namespaces::unshare(l.plan.unshare_flags())?;
     if l.plan.needs_fork() {
@@ -111,8 +115,7 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
     }
     let process = l.spec.process().as_ref();
     if l.want_pty {
-        let size = process.and_then(|p| p.console_size().map(|b| (b.width(), b.height())));
-        attach_pty(chan, size)?;
+        attach_pty(chan, process)?;
     }
     if l.spec
         .root()
@@ -135,19 +138,6 @@ fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
     prctl(libc::PR_SET_PDEATHSIG, 0);
     chan.send(&Msg::Ready)?;
     wait_for_start_then_exec(l, &state, prepared)
-}
-
-/// Become uid/gid 0 of the user namespace (mapped by now), keeping the
-/// namespace's full capabilities.
-fn become_root_in_userns() -> Result<()> {
-    // SAFETY: plain integer arguments.
-    if unsafe { libc::setresgid(0, 0, 0) } != 0 || unsafe { libc::setresuid(0, 0, 0) } != 0 {
-        return Err(Error::sys(
-            "config.json: linux.uidMappings/gidMappings: become root in the user namespace (is container id 0 mapped?)",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
 }
 
 /// New pid/time namespaces owned by the container's user namespace only
@@ -245,11 +235,8 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
 
 /// A pty in the container's devpts: the slave becomes /dev/console and our
 /// controlling terminal and stdio; the master goes to the runtime.
-fn attach_pty(chan: &Channel, size: Option<(u64, u64)>) -> Result<()> {
-    let pty = crate::tty::open_pty()?;
-    if let Some((w, h)) = size {
-        crate::tty::set_size(pty.master.as_raw_fd(), w as u16, h as u16);
-    }
+fn attach_pty(chan: &Channel, process: Option<&Process>) -> Result<()> {
+    let pty = pty::open(process)?;
     if Path::new("/dev").is_dir() {
         let console = Path::new("/dev/console");
         if std::fs::symlink_metadata(console).is_err() {
@@ -264,43 +251,18 @@ fn attach_pty(chan: &Channel, size: Option<(u64, u64)>) -> Result<()> {
         )
         .map_err(|e| Error::sys("bind the pty onto /dev/console", e))?;
     }
-    chan.send_with_fd(&Msg::Pty, Some(pty.master.as_raw_fd()))?;
-    drop(pty.master);
-    crate::tty::become_session_leader_on(&pty.slave_path)
+    pty::hand_over(chan, pty)
 }
 
-/// What exec needs, worked out before `create` returns so that a missing
-/// program fails `create`, as with runc.
-struct Prepared {
-    path: PathBuf,
-    args: Vec<String>,
-    env: Vec<String>,
-}
-
+/// Worked out before `create` returns so that a missing program fails
+/// `create`, as with runc.
 fn prepare_process(l: &Launch, p: &Process) -> Result<Prepared> {
-    setup::before_user_switch(p)?;
-    if let Some(initial) = p
-        .exec_cpu_affinity()
-        .as_ref()
-        .and_then(|a| a.initial().as_deref())
-    {
-        setup::cpu_affinity(initial, "process.execCPUAffinity.initial")?;
-    }
-    std::env::set_current_dir(p.cwd()).map_err(|e| {
-        Error::sys(
-            format!("config.json: process.cwd: {}", p.cwd().display()),
-            e,
-        )
-    })?;
     let mut extra = Vec::new();
     if let Some(n) = l.listen_fds {
         extra.push(("LISTEN_FDS".to_string(), n.to_string()));
         extra.push(("LISTEN_PID".to_string(), "1".to_string()));
     }
-    let env = exec::environment(p.env().as_deref().unwrap_or(&[]), p.user().uid(), &extra);
-    let args = p.args().clone().unwrap_or_default();
-    let path = exec::lookup(&args[0], &env)?;
-    Ok(Prepared { path, args, env })
+    finish::prepare(p, &extra, "config.json: process.cwd")
 }
 
 /// Block until `start` connects to the start socket, then finish and exec.
@@ -360,83 +322,6 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
             .and_then(|h| h.start_container().as_ref()),
         state,
     )?;
-    let caps = p.capabilities().as_ref();
-    let nnp = p.no_new_privileges().unwrap_or(false);
-    // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN. Normally the filter
-    // goes in last, just before exec, so it need not allow the init's own
-    // steps; without no_new_privs and without CAP_SYS_ADMIN after the
-    // switch, it must go in now, while berth still has the capability.
-    let early_seccomp = !nnp && !keeps_sys_admin(p);
-    if early_seccomp {
-        install_seccomp(l)?;
-    }
-    if let Some(c) = caps {
-        crate::security::caps::drop_bounding(c)?;
-    }
-    setup::switch_user(p.user(), caps.is_some())?;
-    if let Some(c) = caps {
-        crate::security::caps::apply(c)?;
-    }
-    if let Some(mask) = p.user().umask() {
-        // SAFETY: umask cannot fail.
-        unsafe { libc::umask(mask as libc::mode_t) };
-    } else {
-        unsafe { libc::umask(0o022) };
-    }
-    if nnp {
-        setup::no_new_privs()?;
-    }
-    if let Some(fin) = p
-        .exec_cpu_affinity()
-        .as_ref()
-        .and_then(|a| a.cpu_affinity_final().as_deref())
-    {
-        setup::cpu_affinity(fin, "process.execCPUAffinity.final")?;
-    }
-    reset_signals();
     let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
-    exec::keep_open(keep);
-    exec::cloexec_from(3 + keep)?;
-    if !early_seccomp {
-        install_seccomp(l)?;
-    }
-    Err(exec::execve(&prepared.path, &prepared.args, &prepared.env))
-}
-
-fn install_seccomp(l: &Launch) -> Result<()> {
-    if let Some(f) = l.seccomp {
-        crate::security::seccomp::install(f)?;
-    }
-    Ok(())
-}
-
-/// Whether the process still has CAP_SYS_ADMIN once it runs as the
-/// container's user: only if the config gives it (or gives no capability
-/// sets at all and the user is root).
-fn keeps_sys_admin(p: &Process) -> bool {
-    const CAP_SYS_ADMIN: u32 = 21;
-    match p.capabilities() {
-        Some(c) => crate::security::caps::numbers(c.effective())
-            .map(|e| e.contains(&CAP_SYS_ADMIN))
-            .unwrap_or(false),
-        None => p.user().uid() == 0,
-    }
-}
-
-/// The program starts with default signal dispositions and nothing
-/// blocked (the runtime ignores SIGPIPE and `run` blocks signals).
-fn reset_signals() {
-    for sig in 1..=64 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: restoring the default disposition.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
-    }
-    let empty = nix::sys::signal::SigSet::empty();
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&empty),
-        None,
-    );
+    finish::exec_process(p, l.seccomp, keep, &prepared)
 }

@@ -2,10 +2,16 @@
 //! new pid namespace when no user namespace is involved; otherwise the
 //! init forks once more after making its user namespace), then drives it
 //! through set-up over a typed channel until it waits for `start`.
+//! `enter` does the same for a process `exec` starts in a running
+//! container; `finish` holds the steps both share before execve.
 
 pub mod channel;
+pub mod enter;
+mod enter_child;
 pub mod exec;
+pub mod finish;
 pub mod init;
+mod pty;
 pub mod sealed;
 pub mod setup;
 
@@ -16,7 +22,7 @@ use std::time::Duration;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
+use oci_spec::runtime::{Linux, LinuxNamespaceType as T, Spec};
 
 use crate::cgroups::{Manager, Placement};
 use crate::error::{Error, Result};
@@ -58,7 +64,7 @@ pub struct Launched {
 
 /// Raw clone(2) with fork semantics (no new stack): the child returns 0
 /// and goes on from here in a copy of this single-threaded process.
-fn clone(flags: i32) -> Result<i32> {
+pub(crate) fn clone(flags: i32) -> Result<i32> {
     // SAFETY: berth is single-threaded here, so a fork-like clone is as
     // safe as fork(2). Arguments: flags, no new stack, no tid pointers.
     let rc = unsafe {
@@ -80,12 +86,12 @@ fn clone(flags: i32) -> Result<i32> {
 /// Namespaces the runtime itself must enter before the clone, because
 /// they only apply to children (pid, and time where no user namespace
 /// owns it). Restored right after the clone.
-struct ForChildren {
+pub(crate) struct ForChildren {
     saved: Vec<(T, OwnedFd)>,
 }
 
 impl ForChildren {
-    fn enter(l: &Launch) -> Result<ForChildren> {
+    pub(crate) fn enter(plan: &Plan, linux: Option<&Linux>) -> Result<ForChildren> {
         let mut saved = Vec::new();
         let mut save = |t: T, file: &str| -> Result<()> {
             let f = std::fs::File::open(format!("/proc/self/ns/{file}"))
@@ -93,22 +99,22 @@ impl ForChildren {
             saved.push((t, f.into()));
             Ok(())
         };
-        if let Some(fd) = l.plan.joined(T::Pid) {
+        if let Some(fd) = plan.joined(T::Pid) {
             save(T::Pid, "pid_for_children")?;
             namespaces::setns(fd, T::Pid)?;
         }
-        if let Some(fd) = l.plan.joined(T::Time) {
+        if let Some(fd) = plan.joined(T::Time) {
             save(T::Time, "time_for_children")?;
             namespaces::setns(fd, T::Time)?;
-        } else if l.plan.is_new(T::Time) && !l.plan.user_involved() {
+        } else if plan.is_new(T::Time) && !plan.user_involved() {
             save(T::Time, "time_for_children")?;
             namespaces::unshare(namespaces::CLONE_NEWTIME)?;
-            namespaces::write_time_offsets(l.spec.linux().as_ref())?;
+            namespaces::write_time_offsets(linux)?;
         }
         Ok(ForChildren { saved })
     }
 
-    fn restore(self) -> Result<()> {
+    pub(crate) fn restore(self) -> Result<()> {
         for (t, fd) in &self.saved {
             namespaces::setns(fd, *t)?;
         }
@@ -124,7 +130,7 @@ pub fn launch(
     hook_state: &dyn Fn(i32) -> String,
 ) -> Result<Launched> {
     let (parent, child) = Channel::pair()?;
-    let for_children = ForChildren::enter(l)?;
+    let for_children = ForChildren::enter(l.plan, l.spec.linux().as_ref())?;
     let pid = match clone(l.plan.clone_flags()) {
         Ok(pid) => pid,
         Err(e) => {

@@ -284,6 +284,19 @@ pub fn switch_user(user: &User, keep_caps: bool) -> Result<()> {
     Ok(())
 }
 
+/// Become uid/gid 0 of a user namespace just made (mapped by now) or
+/// joined, keeping the namespace's full capabilities.
+pub fn become_root_in_userns() -> Result<()> {
+    // SAFETY: plain integer arguments.
+    if unsafe { libc::setresgid(0, 0, 0) } != 0 || unsafe { libc::setresuid(0, 0, 0) } != 0 {
+        return Err(Error::sys(
+            "config.json: linux.uidMappings/gidMappings: become root in the user namespace (is container id 0 mapped?)",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn no_new_privs() -> Result<()> {
     // SAFETY: plain prctl.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {

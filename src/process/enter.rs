@@ -1,0 +1,137 @@
+//! `exec`'s runtime side: start one more process in a running container.
+//!
+//! One clone, no intermediate process: the runtime itself joins the
+//! container's pid (and time) namespace "for children" first, so the clone
+//! is born inside it (a pid namespace only ever applies to processes
+//! created after the setns); it restores its own at once. The child joins
+//! the rest (enter_child.rs). The runtime puts it in the container's
+//! cgroup and sets its OOM score before the child goes on, so nothing of
+//! the user's ever runs outside them.
+
+use std::os::fd::{OwnedFd, RawFd};
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{Linux, Process};
+
+use super::channel::{Channel, Msg};
+use super::{clone, enter_child, ForChildren, STEP_TIMEOUT};
+use crate::cgroups::Manager;
+use crate::error::{Error, Result};
+use crate::namespaces::Plan;
+use crate::security::seccomp::Filter;
+
+/// Everything the new process needs, fixed before the clone.
+pub struct Enter<'a> {
+    pub id: &'a str,
+    /// The process to run (args, env, cwd, user, capabilities, ...).
+    pub process: &'a Process,
+    /// The container's `linux` section (personality).
+    pub linux: Option<&'a Linux>,
+    /// The init's namespaces that differ from berth's.
+    pub plan: &'a Plan,
+    /// The init's root directory (/proc/<pid>/root), entered after the
+    /// mount namespace.
+    pub root: &'a OwnedFd,
+    /// The container's `linux.seccomp`, compiled by the runtime.
+    pub seccomp: Option<&'a Filter>,
+    /// fds 3..3+n passed on.
+    pub preserve_fds: u32,
+    /// Make a pty and send its master back.
+    pub want_pty: bool,
+    /// Join the container's session keyring (unless create had
+    /// --no-new-keyring).
+    pub join_keyring: bool,
+    /// The runtime's lock on the state dir: the child closes its copy.
+    pub lock_fd: RawFd,
+}
+
+pub struct Entered {
+    /// The new process's pid (in berth's pid namespace).
+    pub pid: i32,
+    pub pty: Option<OwnedFd>,
+}
+
+/// Start the process and return once it has exec'd the program (or say
+/// why it could not; then nothing is left of it).
+pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
+    let (parent, child) = Channel::pair()?;
+    // Non-dumpable before the clone, so the child is never ptrace-able or
+    // open through /proc from the container, not even before its first
+    // instruction. (execve makes the program dumpable again.)
+    // SAFETY: plain prctl.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let for_children = ForChildren::enter(e.plan, e.linux)?;
+    let pid = match clone(0) {
+        Ok(pid) => pid,
+        Err(err) => {
+            let _ = for_children.restore();
+            return Err(clone_error(err));
+        }
+    };
+    if pid == 0 {
+        drop(parent);
+        drop(for_children);
+        enter_child::run(e, child);
+    }
+    let restored = for_children.restore();
+    drop(child);
+    let res = restored.and_then(|()| drive(e, &parent, cgroup, pid));
+    if res.is_err() {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+    }
+    res
+}
+
+/// A pid namespace whose init has died takes no new process (ENOMEM).
+fn clone_error(e: Error) -> Error {
+    match &e {
+        Error::Sys { cause, .. } if cause.raw_os_error() == Some(libc::ENOMEM) => {
+            Error::Other(format!(
+                "{e} (has the container's init exited? its pid namespace takes no new process)"
+            ))
+        }
+        _ => e,
+    }
+}
+
+fn drive(e: &Enter, chan: &Channel, cgroup: &dyn Manager, child: i32) -> Result<Entered> {
+    cgroup.add(child)?;
+    if let Some(adj) = e.process.oom_score_adj() {
+        super::setup::write_oom_score_adj(child, adj)?;
+    }
+    chan.send(&Msg::Go)?;
+    let mut pty = None;
+    let mut ready = false;
+    loop {
+        match chan.recv(STEP_TIMEOUT)? {
+            Some((Msg::Pty, fd)) => pty = fd,
+            Some((Msg::Ready, _)) => ready = true,
+            Some((Msg::Error { msg }, _)) => return Err(Error::Other(msg)),
+            Some((other, _)) => {
+                return Err(Error::Other(format!(
+                    "unexpected message from the exec process: {other:?}"
+                )))
+            }
+            // The channel is close-on-exec: EOF after Ready means execve
+            // succeeded (an error is always sent before the child exits).
+            None if ready => break,
+            None => {
+                let status = waitpid(Pid::from_raw(child), None)
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|e| e.to_string());
+                return Err(Error::Other(format!(
+                    "the exec process exited during set-up without saying why ({status})"
+                )));
+            }
+        }
+    }
+    if e.want_pty && pty.is_none() {
+        return Err(Error::Other(
+            "the exec process did not send the pty master".into(),
+        ));
+    }
+    Ok(Entered { pid: child, pty })
+}

@@ -1,0 +1,84 @@
+//! The process `exec` starts, from the clone to the execve of the user's
+//! program. Born in the container's pid namespace (the runtime joined it
+//! for its children) and already in the container's cgroup when the
+//! runtime says Go. It never returns; every failure goes to the runtime.
+//!
+//! Order matters here:
+//! 1. join the namespaces, user first: the others may be owned by it, and
+//!    joining it gives us the capabilities to join them. Then become root
+//!    of that user namespace (the ids we had may not be mapped in it);
+//! 2. mount namespace last: setns puts root and cwd at that namespace's
+//!    root, then chroot to the init's own root (the same place after
+//!    pivot_root; the only way in for a container without a mount
+//!    namespace of its own), and only then chdir to the cwd, so the cwd
+//!    resolves inside the container (CVE-2024-21626);
+//! 3. per-process settings while still root, the pty, tell the runtime;
+//! 4. finish::exec_process: capabilities around the user switch, seccomp
+//!    as late as it may go, every fd but the preserved ones close-on-exec.
+
+use std::convert::Infallible;
+use std::os::fd::AsRawFd;
+
+use super::channel::{Channel, Msg};
+use super::enter::Enter;
+use super::{finish, pty, setup, STEP_TIMEOUT};
+use crate::error::{Error, Result};
+
+pub fn run(e: &Enter, chan: Channel) -> ! {
+    let err = match steps(e, &chan) {
+        Ok(never) => match never {},
+        Err(err) => err,
+    };
+    let _ = chan.send(&Msg::Error {
+        msg: err.to_string(),
+    });
+    // SAFETY: leave without running the runtime's destructors or atexit.
+    unsafe { libc::_exit(1) }
+}
+
+fn prctl(op: libc::c_int, arg: libc::c_ulong) {
+    // SAFETY: plain prctl with integer arguments.
+    unsafe { libc::prctl(op, arg, 0, 0, 0) };
+}
+
+fn steps(e: &Enter, chan: &Channel) -> Result<Infallible> {
+    // SAFETY: closing our copy of the runtime's lock fd (a flock lives as
+    // long as any copy of the fd).
+    unsafe { libc::close(e.lock_fd) };
+    // Until the runtime has seen us exec, we die with it.
+    prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    chan.expect(Msg::Go, STEP_TIMEOUT)?;
+
+    e.plan.join_all()?;
+    if e.plan.user_involved() {
+        setup::become_root_in_userns()?;
+    }
+    enter_root(e)?;
+    if let Some(p) = e.linux.and_then(|l| l.personality().as_ref()) {
+        setup::personality(p)?;
+    }
+    if e.join_keyring {
+        setup::new_session_keyring(e.id)?;
+    }
+    let prepared = finish::prepare(e.process, &[], "process.cwd")?;
+    if e.want_pty {
+        // The container's /dev/ptmx: the pty belongs to its devpts.
+        pty::hand_over(chan, pty::open(Some(e.process))?)?;
+    }
+    chan.send(&Msg::Ready)?;
+    prctl(libc::PR_SET_PDEATHSIG, 0);
+    finish::exec_process(e.process, e.seccomp, e.preserve_fds, &prepared)
+}
+
+/// Make the init's root ours; the cwd is entered from there.
+fn enter_root(e: &Enter) -> Result<()> {
+    // SAFETY: fchdir on a directory fd we hold.
+    if unsafe { libc::fchdir(e.root.as_raw_fd()) } != 0 {
+        return Err(Error::sys(
+            "enter the container's root directory",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    nix::unistd::chroot(".").map_err(|err| Error::sys("chroot into the container's root", err))?;
+    std::env::set_current_dir("/").map_err(|err| Error::sys("chdir / in the container", err))
+}

@@ -1,0 +1,135 @@
+//! The last steps of every process berth starts in a container, shared by
+//! the init (after `start`) and by `exec`: settings that need no user
+//! switch, the cwd, the program's path and environment; then, in this
+//! order, capabilities and the user switch, umask, no_new_privs, CPU
+//! affinity, signal dispositions, fds, seccomp, and execve.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+
+use oci_spec::runtime::Process;
+
+use super::{exec, setup};
+use crate::error::{Error, Result};
+use crate::security::seccomp::Filter;
+
+/// What execve needs, worked out early so that a missing program fails
+/// before anything of the container's is started.
+pub struct Prepared {
+    pub path: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+}
+
+/// Apply what does not depend on the user switch, enter the process's cwd
+/// (already inside the container's root) and find the program. `extra`
+/// env entries replace those of the same name; `cwd_field` names the cwd
+/// in errors (the config's field, or exec's).
+pub fn prepare(p: &Process, extra: &[(String, String)], cwd_field: &str) -> Result<Prepared> {
+    setup::before_user_switch(p)?;
+    if let Some(initial) = p
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.initial().as_deref())
+    {
+        setup::cpu_affinity(initial, "process.execCPUAffinity.initial")?;
+    }
+    std::env::set_current_dir(p.cwd())
+        .map_err(|e| Error::sys(format!("{cwd_field}: {}", p.cwd().display()), e))?;
+    let env = exec::environment(p.env().as_deref().unwrap_or(&[]), p.user().uid(), extra);
+    let args = p.args().clone().unwrap_or_default();
+    let Some(prog) = args.first() else {
+        return Err(Error::InvalidConfig(
+            "process.args: must name at least the program to run".into(),
+        ));
+    };
+    let path = exec::lookup(prog, &env)?;
+    Ok(Prepared { path, args, env })
+}
+
+/// Become the container's process and exec it. `keep_fds` fds from 3 up
+/// stay open; every other fd is marked close-on-exec. Returns only on
+/// failure.
+pub fn exec_process(
+    p: &Process,
+    seccomp: Option<&Filter>,
+    keep_fds: u32,
+    prepared: &Prepared,
+) -> Result<Infallible> {
+    let caps = p.capabilities().as_ref();
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN. Normally the filter
+    // goes in last, just before exec, so it need not allow berth's own
+    // steps; without no_new_privs and without CAP_SYS_ADMIN after the
+    // switch, it must go in now, while berth still has the capability.
+    let early_seccomp = !nnp && !keeps_sys_admin(p);
+    if early_seccomp {
+        install_seccomp(seccomp)?;
+    }
+    // The bounding set needs CAP_SETPCAP: drop it while still root.
+    if let Some(c) = caps {
+        crate::security::caps::drop_bounding(c)?;
+    }
+    setup::switch_user(p.user(), caps.is_some())?;
+    if let Some(c) = caps {
+        crate::security::caps::apply(c)?;
+    }
+    let mask = p.user().umask().unwrap_or(0o022);
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) };
+    if nnp {
+        setup::no_new_privs()?;
+    }
+    if let Some(fin) = p
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.cpu_affinity_final().as_deref())
+    {
+        setup::cpu_affinity(fin, "process.execCPUAffinity.final")?;
+    }
+    reset_signals();
+    exec::keep_open(keep_fds);
+    exec::cloexec_from(3 + keep_fds)?;
+    if !early_seccomp {
+        install_seccomp(seccomp)?;
+    }
+    Err(exec::execve(&prepared.path, &prepared.args, &prepared.env))
+}
+
+fn install_seccomp(f: Option<&Filter>) -> Result<()> {
+    if let Some(f) = f {
+        crate::security::seccomp::install(f)?;
+    }
+    Ok(())
+}
+
+/// Whether the process still has CAP_SYS_ADMIN once it runs as the
+/// container's user: only if the config gives it (or gives no capability
+/// sets at all and the user is root).
+fn keeps_sys_admin(p: &Process) -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    match p.capabilities() {
+        Some(c) => crate::security::caps::numbers(c.effective())
+            .map(|e| e.contains(&CAP_SYS_ADMIN))
+            .unwrap_or(false),
+        None => p.user().uid() == 0,
+    }
+}
+
+/// The program starts with default signal dispositions and nothing
+/// blocked (the runtime ignores SIGPIPE; `run` and `exec` block signals).
+fn reset_signals() {
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: restoring the default disposition.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    let empty = nix::sys::signal::SigSet::empty();
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&empty),
+        None,
+    );
+}

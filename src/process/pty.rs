@@ -1,0 +1,27 @@
+//! A process's terminal, made from inside the container (its /dev/ptmx,
+//! after the root is entered): the master goes to the runtime over the
+//! channel, the slave becomes the controlling terminal and stdio.
+
+use std::os::fd::AsRawFd;
+
+use oci_spec::runtime::Process;
+
+use super::channel::{Channel, Msg};
+use crate::error::Result;
+use crate::tty::{self, Pty};
+
+/// Open a pty sized as `process.consoleSize` asks.
+pub fn open(p: Option<&Process>) -> Result<Pty> {
+    let pty = tty::open_pty()?;
+    if let Some(b) = p.and_then(|p| p.console_size()) {
+        tty::set_size(pty.master.as_raw_fd(), b.width() as u16, b.height() as u16);
+    }
+    Ok(pty)
+}
+
+/// Send the master to the runtime, then make the slave ours.
+pub fn hand_over(chan: &Channel, pty: Pty) -> Result<()> {
+    chan.send_with_fd(&Msg::Pty, Some(pty.master.as_raw_fd()))?;
+    drop(pty.master);
+    tty::become_session_leader_on(&pty.slave_path)
+}
