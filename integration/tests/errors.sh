@@ -132,8 +132,8 @@ test_bad_unsupported_fields() {
   cfg "$B" 'c["linux"]["intelRdt"] = {"closID": "x"}'
   expect_create_fails "$B" "$(cid a)" a unsupported-marker "linux.intelRdt"
   cp "$T_TMP/orig.json" "$B/config.json"
-  cfg "$B" 'c["linux"]["resources"]["memory"] = {"limit": 104857600}'
-  expect_create_fails "$B" "$(cid a)" a unsupported-marker "linux.resources.memory"
+  cfg "$B" 'c["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"'
+  expect_create_fails "$B" "$(cid a)" a unsupported-marker "linux.mountLabel"
   cp "$T_TMP/orig.json" "$B/config.json"
   cfg "$B" 'c["process"]["apparmorProfile"] = "unconfined-x"'
   expect_create_fails "$B" "$(cid a)" a unsupported-marker "apparmorProfile"

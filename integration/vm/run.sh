@@ -111,10 +111,14 @@ share=$(mktemp -d /tmp/berth-vm-share.XXXXXX) || result 0 1
 qpid=
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
-	rm -rf "$share"
+	rm -rf "$share" "$share.disk"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# A small blank disk (/dev/vda in the guest), for the io controller's
+# weight and throttle tests: sparse, in the temp dir, removed at exit.
+truncate -s 64M "$share.disk" || result 0 1
 
 # The share (9p, /mnt in the guest): berth, the suite, the v2 tests, the
 # guest's script. The container rootfs is the guest's static /bin/busybox,
@@ -152,6 +156,7 @@ LD_LIBRARY_PATH=$Q/usr/lib/x86_64-linux-gnu:$Q/lib/x86_64-linux-gnu \
 	-kernel "$DIR/vmlinux" -initrd "$DIR/initramfs.cpio" \
 	-append "console=ttyS0 quiet panic=-1 cgroup_no_v1=all mitigations=off" \
 	-virtfs "local,path=$share,mount_tag=berth,security_model=none" \
+	-drive "file=$share.disk,if=virtio,format=raw,cache=unsafe" \
 	</dev/null >"$share/console.raw" 2>&1 &
 qpid=$!
 # Show the console while it runs; stop at qemu's exit or the time limit.

@@ -30,10 +30,10 @@ libblkid1 libsmartcols1 libcap-ng0 libudev1 libcap2 libcrypt1 zlib1g libexpat1
 python3-minimal python3.11-minimal libpython3.11-minimal libpython3.11-stdlib"
 
 # Kernel modules the guest loads, in load order (virtio, 9p, overlay are
-# modules in Debian's kernel).
+# modules in Debian's kernel; virtio_blk gives the io tests a disk).
 MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
-drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci net/9p/9pnet net/9p/9pnet_virtio
-fs/netfs/netfs fs/fscache/fscache fs/9p/9p fs/overlayfs/overlay"
+drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
+net/9p/9pnet net/9p/9pnet_virtio fs/netfs/netfs fs/fscache/fscache fs/9p/9p fs/overlayfs/overlay"
 
 log() { echo "vm-setup: $*" >&2; }
 die() {
@@ -51,9 +51,13 @@ qemu_ok() {
 	[ -f "$DIR/.qemu.ok" ] && LD_LIBRARY_PATH=$DIR/qemu/usr/lib/x86_64-linux-gnu:$DIR/qemu/lib/x86_64-linux-gnu \
 		"$DIR/qemu/usr/bin/qemu-system-x86_64" --version >/dev/null 2>&1
 }
-kernel_ok() { [ -f "$DIR/.kernel.ok" ] && [ -f "$DIR/vmlinux" ] && [ -d "$DIR/modules" ]; }
+# The kernel step also keeps the modules above: a changed list redoes it.
+kernel_ok() {
+	[ -f "$DIR/.kernel.ok" ] && [ -f "$DIR/vmlinux" ] && [ -d "$DIR/modules" ] &&
+		[ "$(cat "$DIR/.modules.ok" 2>/dev/null)" = "$(echo $MODULES)" ]
+}
 guest_ok() { [ -f "$DIR/.guest.ok" ] && [ "$(cat "$DIR/.guest.ok")" = "$GUEST_PKGS" ]; }
-initramfs_key() { cat "$HERE/guest-init" "$DIR/.guest.ok" "$DIR/.kernel.ok" | sha256sum | cut -d' ' -f1; }
+initramfs_key() { cat "$HERE/guest-init" "$DIR/.guest.ok" "$DIR/.kernel.ok" "$DIR/.modules.ok" | sha256sum | cut -d' ' -f1; }
 initramfs_ok() {
 	[ -f "$DIR/.initramfs.ok" ] && [ -f "$DIR/initramfs.cpio" ] &&
 		[ "$(cat "$DIR/.initramfs.ok")" = "$(initramfs_key)" ]
@@ -176,6 +180,7 @@ PY
 	done
 	rm -rf "$DIR/kernel" "$DIR/debs/kernel"
 	echo "$kver" >"$DIR/.kernel.ok"
+	echo $MODULES >"$DIR/.modules.ok"
 fi
 kver=$(cat "$DIR/.kernel.ok")
 
