@@ -70,6 +70,23 @@ test_v2_cgroup_placement() {
   return 0
 }
 
+test_v2_init_born_in_its_cgroup() {
+  # clone3 with CLONE_INTO_CGROUP: the init never runs in berth's cgroup,
+  # and exec's process neither.
+  make_bundle a sleep 1000
+  local id
+  id=$(cid a)
+  "$BERTH" --root "$ROOT" --debug --log "$T_TMP/create.log" create --bundle "$B" "$id" \
+    </dev/null >"$T_TMP/$id.stdout" 2>"$T_TMP/$id.stderr" || fail "create: $(cat "$T_TMP/$id.stderr")"
+  record_pid "$(state_field "$id" pid)"
+  assert_contains "$(cat "$T_TMP/create.log")" "born in its cgroup (CLONE_INTO_CGROUP)" "create's debug log"
+  assert_eq "$(cat "$(v2_cgdir a)/cgroup.procs")" "$(state_field "$id" pid)" "cgroup.procs"
+  must_start "$id"
+  bcmd exec "$id" cat /proc/self/cgroup
+  assert_rc 0 "exec"
+  assert_eq "$OUT" "0::/" "exec's /proc/self/cgroup (in the container's cgroup namespace)"
+}
+
 test_v2_cgroup_namespace_root() {
   # With a cgroup namespace (berth spec's default) the container sees its
   # own cgroup as the root.
@@ -199,7 +216,7 @@ test_v2_failed_create_leaves_no_cgroup() {
 v2_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
 test_v2_pause_resume_cgroup_freeze() {
-  v2_bundle a sh -c 'i=0; while :; do i=$((i + 1)); echo $i >>/host/count; sleep 0.1; done'
+  make_bundle a sh -c 'i=0; while :; do i=$((i + 1)); echo $i >>/host/count; sleep 0.1; done'
   local id dir n1 n2 i
   id=$(cid a)
   dir=$(v2_cgdir a)
@@ -227,7 +244,7 @@ test_v2_pause_resume_cgroup_freeze() {
 }
 
 test_v2_pause_kill_9() {
-  v2_bundle a sh -c 'sleep 1000 & echo ready >/host/ready; wait'
+  make_bundle a sh -c 'sleep 1000 & echo ready >/host/ready; wait'
   local id dir pids p
   id=$(cid a)
   dir=$(v2_cgdir a)
@@ -252,7 +269,7 @@ test_v2_pause_kill_9() {
 test_v2_pause_delete_force_no_pidns() {
   # No pid namespace: the init's death alone would leave its frozen
   # children; delete --force must end them all and remove the cgroup.
-  v2_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
+  make_bundle a sh -c 'sleep 1000 & sleep 1000 & echo ready >/host/ready; wait'
   v2_drop_ns "$B" pid
   local id dir pids p
   id=$(cid a)

@@ -57,6 +57,13 @@ pub trait Manager {
     fn create(&self) -> Result<()>;
     /// Move a process into the cgroup.
     fn add(&self, pid: i32) -> Result<()>;
+    /// A cgroup2 directory to clone a child straight into (clone3
+    /// CLONE_INTO_CGROUP): only where that one directory is the whole
+    /// placement (pure v2); None otherwise, and the child is moved with
+    /// `add`.
+    fn clone_target(&self) -> Option<std::fs::File> {
+        None
+    }
     /// Apply `linux.resources`.
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
     /// Every pid in the cgroup.

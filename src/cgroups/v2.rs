@@ -27,6 +27,15 @@ impl Manager for V2 {
         Ok(())
     }
 
+    fn clone_target(&self) -> Option<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(self.dir.as_ref()?)
+            .ok()
+    }
+
     fn add(&self, pid: i32) -> Result<()> {
         write(&self.dir()?.join("cgroup.procs"), &pid.to_string())
     }

@@ -8,7 +8,7 @@
 //! cgroup and sets its OOM score before the child goes on, so nothing of
 //! the user's ever runs outside them.
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{Linux, Process};
 
 use super::channel::{Channel, Msg};
-use super::{clone, enter_child, ForChildren, STEP_TIMEOUT};
+use super::{clone_into, enter_child, ForChildren, STEP_TIMEOUT};
 use crate::cgroups::Manager;
 use crate::error::{Error, Result};
 use crate::namespaces::Plan;
@@ -63,8 +63,9 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
     // SAFETY: plain prctl.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let for_children = ForChildren::enter(e.plan, e.linux)?;
-    let pid = match clone(0) {
-        Ok(pid) => pid,
+    let target = cgroup.clone_target();
+    let (pid, placed) = match clone_into(0, target.as_ref().map(|f| f.as_fd())) {
+        Ok(r) => r,
         Err(err) => {
             let _ = for_children.restore();
             return Err(clone_error(err));
@@ -77,7 +78,7 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
     }
     let restored = for_children.restore();
     drop(child);
-    let res = restored.and_then(|()| drive(e, &parent, cgroup, pid));
+    let res = restored.and_then(|()| drive(e, &parent, cgroup, pid, placed));
     if res.is_err() {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
@@ -97,8 +98,16 @@ fn clone_error(e: Error) -> Error {
     }
 }
 
-fn drive(e: &Enter, chan: &Channel, cgroup: &dyn Manager, child: i32) -> Result<Entered> {
-    cgroup.add(child)?;
+fn drive(
+    e: &Enter,
+    chan: &Channel,
+    cgroup: &dyn Manager,
+    child: i32,
+    placed: bool,
+) -> Result<Entered> {
+    if !placed {
+        cgroup.add(child)?;
+    }
     if let Some(adj) = e.process.oom_score_adj() {
         super::setup::write_oom_score_adj(child, adj)?;
     }

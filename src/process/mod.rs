@@ -15,7 +15,7 @@ mod pty;
 pub mod sealed;
 pub mod setup;
 
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
 
@@ -83,6 +83,62 @@ pub(crate) fn clone(flags: i32) -> Result<i32> {
     Ok(rc as i32)
 }
 
+/// The kernel's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Like `clone`, but with the child born in the cgroup `into` (a cgroup2
+/// directory fd) when the kernel can (clone3, Linux 5.7+): the child is
+/// never, not even for an instant, charged to berth's own cgroup. Returns
+/// the pid and whether the child was placed; a kernel without clone3 or
+/// CLONE_INTO_CGROUP gets a plain clone, and the caller moves the child.
+pub(crate) fn clone_into(flags: i32, into: Option<BorrowedFd>) -> Result<(i32, bool)> {
+    let Some(cgroup) = into else {
+        return clone(flags).map(|pid| (pid, false));
+    };
+    let args = CloneArgs {
+        flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..Default::default()
+    };
+    // SAFETY: as for `clone`: a fork-like clone3 (no stack) of a
+    // single-threaded process; `args` outlives the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if rc >= 0 {
+        return Ok((rc as i32, true));
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        // No clone3, or no CLONE_INTO_CGROUP in it.
+        Some(libc::ENOSYS) | Some(libc::E2BIG) | Some(libc::EINVAL) => {
+            clone(flags).map(|pid| (pid, false))
+        }
+        _ => Err(Error::sys("clone3 into the container's cgroup", err)),
+    }
+}
+
 /// Namespaces the runtime itself must enter before the clone, because
 /// they only apply to children (pid, and time where no user namespace
 /// owns it). Restored right after the clone.
@@ -131,8 +187,9 @@ pub fn launch(
 ) -> Result<Launched> {
     let (parent, child) = Channel::pair()?;
     let for_children = ForChildren::enter(l.plan, l.spec.linux().as_ref())?;
-    let pid = match clone(l.plan.clone_flags()) {
-        Ok(pid) => pid,
+    let target = cgroup.clone_target();
+    let (pid, placed) = match clone_into(l.plan.clone_flags(), target.as_ref().map(|f| f.as_fd())) {
+        Ok(r) => r,
         Err(e) => {
             let _ = for_children.restore();
             return Err(e);
@@ -147,7 +204,13 @@ pub fn launch(
     let restored = for_children.restore();
     drop(child);
     let mut init_pid = pid;
-    let res = restored.and_then(|()| drive(l, &parent, cgroup, pid, &mut init_pid, hook_state));
+    if placed {
+        crate::logging::debug(&format!(
+            "init {pid} born in its cgroup (CLONE_INTO_CGROUP)"
+        ));
+    }
+    let res =
+        restored.and_then(|()| drive(l, &parent, cgroup, pid, placed, &mut init_pid, hook_state));
     if res.is_err() {
         let _ = kill(Pid::from_raw(init_pid), Signal::SIGKILL);
         if init_pid != pid {
@@ -163,10 +226,13 @@ fn drive(
     chan: &Channel,
     cgroup: &dyn Manager,
     child: i32,
+    placed: bool,
     init_pid: &mut i32,
     hook_state: &dyn Fn(i32) -> String,
 ) -> Result<Launched> {
-    cgroup.add(child)?;
+    if !placed {
+        cgroup.add(child)?;
+    }
     if let Some(adj) = l.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
         // Inherited by the init's fork, if there is one.
         self::setup::write_oom_score_adj(child, adj)?;
