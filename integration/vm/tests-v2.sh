@@ -341,8 +341,8 @@ v2_dev_bundle() {
     "$@"
 }
 
-# v2_lines LINE...: the lines joined as OUT has them.
-v2_lines() { printf '%s\n' "$@"; }
+# v2_joined LINE...: the lines joined as OUT has them.
+v2_joined() { printf '%s\n' "$@"; }
 
 test_v2_devices_unlisted_device_refused() {
   # berth spec's [deny all] plus the defaults: the node exists, but it
@@ -350,7 +350,7 @@ test_v2_devices_unlisted_device_refused() {
   v2_dev_bundle a 'o /dev/kmsg2 "<"; o /dev/kmsg2 ">"; m /dev/kmsg3 c 1 11; m /dev/loop9 b 7 9'
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
-  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > $V2_EPERM" \
+  assert_eq "$OUT" "$(v2_joined "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > $V2_EPERM" \
     "mknod /dev/kmsg3 $V2_EPERM" "mknod /dev/loop9 $V2_EPERM")" "a device the rules do not allow"
 }
 
@@ -361,7 +361,7 @@ m /dev/null2 c 1 3; o /dev/null2 "<>"; o /dev/tty "<>"'
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
   # No controlling terminal: /dev/tty is allowed but has nothing behind it.
-  assert_eq "$OUT" "$(v2_lines "/dev/null <> ok" "/dev/zero < ok" "/dev/full <> ok" \
+  assert_eq "$OUT" "$(v2_joined "/dev/null <> ok" "/dev/zero < ok" "/dev/full <> ok" \
     "/dev/random < ok" "/dev/urandom < ok" 4 8 "sh: write error: No space left on device" \
     "mknod /dev/null2 ok" "/dev/null2 <> ok" "/dev/tty <> No such device or address")" "the default devices"
 }
@@ -372,7 +372,7 @@ test_v2_devices_allow_rule_access_subsets() {
     'c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 1, "minor": 11, "access": "r"})'
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
-  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < ok" "/dev/kmsg2 > $V2_EPERM" "/dev/kmsg2 <> $V2_EPERM" \
+  assert_eq "$OUT" "$(v2_joined "/dev/kmsg2 < ok" "/dev/kmsg2 > $V2_EPERM" "/dev/kmsg2 <> $V2_EPERM" \
     "mknod /dev/kmsg3 $V2_EPERM")" "allowed for r"
   # Write and mknod (any minor of major 1), read taken back by a later
   # deny. (The v1 controller would leave the read: there a deny removes
@@ -382,7 +382,7 @@ test_v2_devices_allow_rule_access_subsets() {
     'c["linux"]["resources"]["devices"] += [{"allow": True, "type": "c", "major": 1, "access": "rwm"}, {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "r"}]'
   brun "$B" "$(cid b)"
   assert_rc 0 "run"
-  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > ok" "mknod /dev/kmsg3 ok" \
+  assert_eq "$OUT" "$(v2_joined "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > ok" "mknod /dev/kmsg3 ok" \
     "/dev/kmsg3 > ok" "mknod /dev/loop9 $V2_EPERM")" "allowed for c 1:* rwm, then denied for c 1:11 r"
 }
 
@@ -391,14 +391,14 @@ test_v2_devices_ending_in_allow_all() {
     'c["linux"]["resources"]["devices"] += [{"allow": False, "type": "c", "major": 1, "minor": 11, "access": "rwm"}, {"allow": True, "access": "rwm"}]'
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
-  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 <> ok" "mknod /dev/kmsg3 ok" "mknod /dev/loop9 ok" \
+  assert_eq "$OUT" "$(v2_joined "/dev/kmsg2 <> ok" "mknod /dev/kmsg3 ok" "mknod /dev/loop9 ok" \
     "/dev/null <> ok")" "rules ending in allow-all"
   # Allow-all, then a deny: a hole for just that.
   v2_dev_bundle b 'o /dev/kmsg2 "<"; o /dev/kmsg2 ">"; m /dev/loop9 b 7 9' \
     'c["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}, {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "r"}]'
   brun "$B" "$(cid b)"
   assert_rc 0 "run"
-  assert_eq "$OUT" "$(v2_lines "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > ok" "mknod /dev/loop9 ok")" "allow-all, then deny c 1:11 r"
+  assert_eq "$OUT" "$(v2_joined "/dev/kmsg2 < $V2_EPERM" "/dev/kmsg2 > ok" "mknod /dev/loop9 ok")" "allow-all, then deny c 1:11 r"
 }
 
 test_v2_devices_filter_is_on_the_cgroup() {
