@@ -25,8 +25,11 @@ test-integration: build
 	integration/run.sh $(BERTH)
 
 # The suite and the cgroup v2 tests in a pure cgroup v2 VM (qemu, TCG).
+# RUNTIME=runc or RUNTIME=crun runs the same tests against Debian's runc or
+# crun instead of berth (berth still makes the bundles).
+RUNTIME ?= $(or $(BERTH_VM_RUNTIME),berth)
 test-vm: build
-	integration/vm/run.sh $(BERTH)
+	BERTH_VM_RUNTIME=$(RUNTIME) integration/vm/run.sh $(BERTH)
 
 # Unit tests, the end-to-end suite, the VM, then one closing total.
 test: deps build

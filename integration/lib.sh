@@ -10,6 +10,11 @@
 # and a clean-up (EXIT trap) that deletes the containers, kills only the
 # pids the test recorded (and those left in its own cgroups), removes its
 # cgroup dirs in every hierarchy, and removes the temp dirs.
+#
+# The same tests can run against another runtime (integration/vm/run.sh
+# with RUNTIME=runc or crun): $BERTH is then that runtime, ITEST_RUNTIME
+# names it (default berth), and ITEST_SPEC is the binary whose `spec` makes
+# the bundles (default $BERTH), so that every runtime gets the same configs.
 
 : "${BERTH:?BERTH must be set}"
 : "${ITEST_RUN_ID:?ITEST_RUN_ID must be set}"
@@ -18,6 +23,7 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 # The real interpreter (a pyenv shim costs ~50 ms a call).
 PY=${ITEST_PY:-python3}
 py() { "$PY" -S "$@"; }
+ITEST_RUNTIME=${ITEST_RUNTIME:-berth}
 
 # Applets linked into every rootfs.
 APPLETS="sh cat echo ls id env grep sleep touch mkdir stat readlink hostname
@@ -39,6 +45,13 @@ fail() {
 skip() {
   printf 'SKIP %s\n' "$*" >"$T_REASON"
   exit 77
+}
+
+# berth_only REASON: skip the test when the runtime under test is not berth
+# (only for a test of something berth alone has by design, e.g. a berth-only
+# flag; never for a behaviour other runtimes could share).
+berth_only() {
+  [ "$ITEST_RUNTIME" == berth ] || skip "berth only ($ITEST_RUNTIME): $*"
 }
 
 assert_eq() { # actual expected what
@@ -213,9 +226,10 @@ EOF
 }
 
 # make_bundle NAME ARGS...: a busybox bundle at $T_TMP/NAME, set in $B:
-# config from `berth spec`, terminal off, process.args = ARGS, the root
-# writable, a cgroupsPath of its own under $T_CG, and the host dir
-# $B/host bind-mounted at /host.
+# config from `berth spec` ($ITEST_SPEC), terminal off, process.args = ARGS,
+# the root writable, a cgroupsPath of its own under $T_CG, and the host dir
+# $B/host bind-mounted at /host. Under crun (ITEST_RUNTIME=crun), which
+# refuses an ociVersion above 1.1, ociVersion 1.0.2.
 make_bundle() {
   local name=$1
   shift
@@ -225,8 +239,8 @@ make_bundle() {
   chmod 755 "$B" "$B/rootfs"
   chmod 777 "$B/host"
   cp "$BUSYBOX" "$B/rootfs/bin/busybox" || fail "make_bundle: copy busybox"
-  (cd "$B" && "$BERTH" spec) || fail "make_bundle: berth spec failed"
-  APPLETS=$APPLETS CGP="$T_CG/$name" HOSTDIR="$B/host" py - "$B/config.json" "$@" <<'EOF' || fail "make_bundle: editing config.json failed"
+  (cd "$B" && "${ITEST_SPEC:-$BERTH}" spec) || fail "make_bundle: berth spec failed"
+  APPLETS=$APPLETS CGP="$T_CG/$name" HOSTDIR="$B/host" RT=$ITEST_RUNTIME py - "$B/config.json" "$@" <<'EOF' || fail "make_bundle: editing config.json failed"
 import json, os, sys
 E = os.environ
 p = sys.argv[1]
@@ -238,6 +252,8 @@ c["process"]["args"] = sys.argv[2:]
 c["root"]["readonly"] = False
 c["linux"]["cgroupsPath"] = E["CGP"]
 c["mounts"].append({"destination": "/host", "type": "bind", "source": E["HOSTDIR"], "options": ["rbind", "rw"]})
+if E["RT"] == "crun":
+    c["ociVersion"] = "1.0.2"
 with open(p, "w") as f:
     json.dump(c, f, indent=2)
 EOF

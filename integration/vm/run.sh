@@ -15,11 +15,19 @@
 # integration/run.sh's suite (lib.sh, tests/*.sh): by default the subset
 # named below (SUBSET), as guest-run.sh says.
 # Prints the guest's console as it goes (all of it also in
-# $BERTH_VM_LOGDIR/console.log, default target/vm/), then one line
-# `vm: N passed, N failed` (`, N skipped` when something was skipped).
-# Exit status 0 only when the VM reported and nothing failed.
+# $BERTH_VM_LOGDIR/console.log, default target/vm/; console-runc.log,
+# console-crun.log for the other runtimes), then one line
+# `vm (RUNTIME): N passed, N failed` (`, N skipped` when something was
+# skipped). Exit status 0 only when the VM reported and nothing failed.
 #
 # Environment:
+#   BERTH_VM_RUNTIME, else RUNTIME   the runtime under test: berth (the
+#                     default), runc or crun (Debian's, unpacked into the
+#                     cache by setup.sh --runtimes on first use). The tests
+#                     call it as $BERTH; BERTH_BINARY still makes the
+#                     bundles (`berth spec`), so every runtime runs the same
+#                     configs (ociVersion 1.0.2 for crun, which refuses
+#                     newer ones).
 #   BERTH_VM_DIR      the VM's cache (setup.sh), default /var/tmp/berth-vm
 #   BERTH_VM_TIMEOUT  seconds for the whole VM run, default 900
 #   BERTH_VM_FILTER   a bash regex: those tests of the integration suite
@@ -37,16 +45,26 @@ repo=$(cd "$here/../.." && pwd)
 DIR=${BERTH_VM_DIR:-/var/tmp/berth-vm}
 export BERTH_VM_DIR=$DIR
 timeout_s=${BERTH_VM_TIMEOUT:-900}
+runtime=${BERTH_VM_RUNTIME:-${RUNTIME:-berth}}
 
 say() { echo "vm: $*" >&2; }
 # result P F [S]: the closing line, and the exit status.
 result() {
-	local line="vm: $1 passed, $2 failed"
+	local line="vm ($runtime): $1 passed, $2 failed"
 	[ "${3:-0}" -gt 0 ] && line+=", $3 skipped"
 	echo "$line"
 	[ "$2" = 0 ]
 	exit $?
 }
+
+case $runtime in
+berth | runc | crun) ;;
+*)
+	say "unknown runtime [$runtime] (BERTH_VM_RUNTIME or RUNTIME: berth, runc or crun)"
+	runtime=berth
+	result 0 1
+	;;
+esac
 
 bin=${1:-}
 if [ -z "$bin" ]; then
@@ -83,7 +101,9 @@ if is_dynamic "$bin"; then
 	say "note: $bin is dynamically linked; it runs only if the guest's Debian 12 libraries suit it"
 fi
 
-"$here/setup.sh" >&2 || {
+setup_args=()
+[ "$runtime" != berth ] && setup_args=(--runtimes)
+"$here/setup.sh" "${setup_args[@]}" >&2 || {
 	say "setup.sh failed: no VM"
 	result 0 1
 }
@@ -127,6 +147,16 @@ truncate -s 64M "$share.disk" || result 0 1
 # which lib.sh's make_bundle copies into each bundle.
 mkdir -p "$share/integration/tests" "$share/integration/vm"
 install -m 0755 "$bin" "$share/berth"
+# Another runtime: its binary and the libraries the guest lacks.
+if [ "$runtime" != berth ]; then
+	mkdir -p "$share/runtime/bin" "$share/runtime/lib"
+	if ! cp "$DIR/runtimes/bin/$runtime" "$share/runtime/bin/" ||
+		! cp -a "$DIR/runtimes/lib/." "$share/runtime/lib/"; then
+		say "no $runtime in $DIR/runtimes (setup.sh --runtimes)"
+		result 0 1
+	fi
+	say "runtime under test: $(grep "^$runtime " "$DIR/runtimes/versions")"
+fi
 cp "$repo/integration/run.sh" "$repo/integration/lib.sh" "$share/integration/" || {
 	say "integration/run.sh or lib.sh is missing"
 	result 0 1
@@ -139,11 +169,13 @@ install -m 0755 "$here/guest-run.sh" "$share/run.sh"
 	printf 'VM_SUITES=%q\n' "${BERTH_VM_SUITES:-v2 integration}"
 	printf 'VM_TEST_TIMEOUT=%q\n' "${BERTH_VM_TEST_TIMEOUT:-180}"
 	printf 'VM_VERBOSE=%q\n' "${BERTH_VM_VERBOSE:-0}"
+	printf 'VM_RUNTIME=%q\n' "$runtime"
 } >"$share/vm.env"
 
 logdir=${BERTH_VM_LOGDIR:-$repo/target/vm}
 mkdir -p "$logdir" 2>/dev/null || logdir=$share
 log=$logdir/console.log
+[ "$runtime" != berth ] && log=$logdir/console-$runtime.log
 
 Q=$DIR/qemu
 start=$(date +%s)

@@ -11,11 +11,18 @@
 #                 findutils, grep, sed, mawk, util-linux, python3 (enough for
 #                 integration/run.sh and lib.sh), the virtio/9p/overlay
 #                 modules and guest-init as /init
+#   runtimes/     only with --runtimes (run.sh asks for it when RUNTIME is
+#                 runc or crun): Debian's runc and crun as bin/runc,
+#                 bin/crun, the shared libraries they need that the guest
+#                 lacks in lib/, and their versions in versions. run.sh
+#                 ships them to the guest through the share, so the
+#                 initramfs (and a berth-only run) does not change.
 #
 # Idempotent: each step leaves a stamp and is skipped when its stamp is there;
 # the initramfs is rebuilt when guest-init or the package list changes. Needs
 # root, apt (it runs apt-get update when the package lists are missing or
-# stale), python3 or xz, and ~700 MB. Usage: setup.sh [--force]
+# stale), python3 or xz, and ~700 MB (+ ~25 MB with --runtimes).
+# Usage: setup.sh [--force] [--runtimes]
 set -euo pipefail
 
 DIR=${BERTH_VM_DIR:-/var/tmp/berth-vm}
@@ -35,6 +42,13 @@ MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_
 drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
 net/9p/9pnet net/9p/9pnet_virtio fs/netfs/netfs fs/fscache/fscache fs/9p/9p fs/overlayfs/overlay"
 
+# The other runtimes berth's VM tests can run against (--runtimes), and the
+# libraries they link that GUEST_PKGS lacks: runc needs libseccomp; crun
+# needs libseccomp, libsystemd (with its libgcrypt, libgpg-error, liblzma,
+# libzstd, liblz4), libyajl, and libcap (already in the guest).
+RUNTIME_PKGS="runc crun libseccomp2 libsystemd0 libyajl2 libgcrypt20 libgpg-error0
+liblzma5 libzstd1 liblz4-1"
+
 log() { echo "vm-setup: $*" >&2; }
 die() {
 	echo "vm-setup: error: $*" >&2
@@ -42,7 +56,15 @@ die() {
 }
 
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get download, dpkg -x and chroot)"
-[ "${1:-}" = --force ] && rm -f "$DIR"/.*.ok
+force=0 runtimes=0
+for a in "$@"; do
+	case $a in
+	--force) force=1 ;;
+	--runtimes) runtimes=1 ;;
+	*) die "unknown argument $a (usage: setup.sh [--force] [--runtimes])" ;;
+	esac
+done
+[ "$force" = 1 ] && rm -f "$DIR"/.*.ok
 mkdir -p "$DIR/debs"
 exec 9>"$DIR/.lock"
 flock 9 # one setup at a time (two `make test` runs)
@@ -62,9 +84,15 @@ initramfs_ok() {
 	[ -f "$DIR/.initramfs.ok" ] && [ -f "$DIR/initramfs.cpio" ] &&
 		[ "$(cat "$DIR/.initramfs.ok")" = "$(initramfs_key)" ]
 }
+runtimes_ok() {
+	[ -f "$DIR/.runtimes.ok" ] && [ "$(cat "$DIR/.runtimes.ok")" = "${RUNTIME_PKGS//$'\n'/ }" ] &&
+		[ -x "$DIR/runtimes/bin/runc" ] && [ -x "$DIR/runtimes/bin/crun" ] && [ -s "$DIR/runtimes/versions" ]
+}
+# ", runtimes: runc V crun V" for the closing line, after --runtimes.
+runtimes_note() { [ "$runtimes" = 0 ] || echo ", runtimes: $(paste -sd' ' "$DIR/runtimes/versions")"; }
 
-if qemu_ok && kernel_ok && guest_ok && initramfs_ok; then
-	echo "vm ready: $DIR (kernel $(cat "$DIR/.kernel.ok"))"
+if qemu_ok && kernel_ok && guest_ok && initramfs_ok && { [ "$runtimes" = 0 ] || runtimes_ok; }; then
+	echo "vm ready: $DIR (kernel $(cat "$DIR/.kernel.ok")$(runtimes_note))"
 	exit 0
 fi
 
@@ -254,4 +282,43 @@ if ! initramfs_ok; then
 	initramfs_key >"$DIR/.initramfs.ok"
 fi
 
-echo "vm ready: $DIR (kernel $kver, initramfs $(($(stat -c %s "$DIR/initramfs.cpio") / 1048576)) MiB)"
+# ----------------------------------------------------------- runtimes --
+
+if [ "$runtimes" = 1 ] && ! runtimes_ok; then
+	rm -f "$DIR/.runtimes.ok"
+	log "downloading runc, crun and their libraries"
+	# shellcheck disable=SC2086
+	download "$DIR/debs/runtimes" $RUNTIME_PKGS
+	r=$DIR/runtimes.new
+	unpack "$r/pkgs" "$DIR"/debs/runtimes/*.deb
+	mkdir -p "$r/bin" "$r/lib"
+	for p in usr/sbin/runc usr/bin/crun; do
+		[ -x "$r/pkgs/$p" ] || die "no $p in the runtimes' packages"
+		cp "$r/pkgs/$p" "$r/bin/"
+	done
+	# The shared libraries (and their soname links), flat: the guest puts
+	# them in its /lib/x86_64-linux-gnu.
+	for d in "$r/pkgs/lib/x86_64-linux-gnu" "$r/pkgs/usr/lib/x86_64-linux-gnu"; do
+		[ -d "$d" ] && find "$d" -maxdepth 1 -name 'lib*.so.*' -exec cp -a {} "$r/lib/" \;
+	done
+	[ -n "$(ls "$r/lib")" ] || die "no shared libraries in the runtimes' packages"
+	for t in runc crun; do
+		# shellcheck disable=SC2016 # dpkg-deb's format, not the shell's
+		dpkg-deb -W --showformat='${Package} ${Version}\n' "$DIR"/debs/runtimes/"${t}"_*.deb
+	done >"$r/versions" || die "cannot read the runtimes' versions"
+	rm -rf "$r/pkgs"
+	# Smoke test on the host with the guest's loader and libraries: every
+	# library resolves (a container start needs the guest: runc re-executes
+	# itself, which fails under an explicit loader).
+	g=$DIR/guest
+	for t in runc crun; do
+		"$g/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+			--library-path "$r/lib:$g/lib/x86_64-linux-gnu:$g/usr/lib/x86_64-linux-gnu" \
+			"$r/bin/$t" --version >&2 || die "$t does not run with the guest's libraries (see above)"
+	done
+	rm -rf "$DIR/runtimes" "$DIR/debs/runtimes"
+	mv "$r" "$DIR/runtimes"
+	echo "${RUNTIME_PKGS//$'\n'/ }" >"$DIR/.runtimes.ok"
+fi
+
+echo "vm ready: $DIR (kernel $kver, initramfs $(($(stat -c %s "$DIR/initramfs.cpio") / 1048576)) MiB$(runtimes_note))"

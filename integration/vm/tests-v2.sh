@@ -212,8 +212,8 @@ test_v2_failed_create_leaves_no_cgroup() {
 
 # ------------------------------------------------------- pause/resume --
 
-# v2_lines FILE: its number of lines (0 when missing).
-v2_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+# v2_count_lines FILE: its number of lines (0 when missing).
+v2_count_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
 test_v2_pause_resume_cgroup_freeze() {
   make_bundle a sh -c 'i=0; while :; do i=$((i + 1)); echo $i >>/host/count; sleep 0.1; done'
@@ -222,25 +222,25 @@ test_v2_pause_resume_cgroup_freeze() {
   dir=$(v2_cgdir a)
   must_create "$B" "$id"
   must_start "$id"
-  for ((i = 0; i < 200 && $(v2_lines "$B/host/count") < 2; i++)); do sleep 0.05; done
-  (($(v2_lines "$B/host/count") >= 2)) || fail "the counter did not start"
+  for ((i = 0; i < 200 && $(v2_count_lines "$B/host/count") < 2; i++)); do sleep 0.05; done
+  (($(v2_count_lines "$B/host/count") >= 2)) || fail "the counter did not start"
   assert_eq "$(cat "$dir/cgroup.freeze")" 0 "$dir/cgroup.freeze while running"
   bcmd pause "$id"
   assert_rc 0 "pause"
   assert_eq "$(cat "$dir/cgroup.freeze")" 1 "$dir/cgroup.freeze after pause"
   assert_contains "$(cat "$dir/cgroup.events")" "frozen 1" "$dir/cgroup.events after pause"
   assert_eq "$(state_field "$id" status)" paused "status after pause"
-  n1=$(v2_lines "$B/host/count")
+  n1=$(v2_count_lines "$B/host/count")
   sleep 1
-  n2=$(v2_lines "$B/host/count")
+  n2=$(v2_count_lines "$B/host/count")
   assert_eq "$n2" "$n1" "lines counted during 1 s of pause"
   bcmd resume "$id"
   assert_rc 0 "resume"
   assert_eq "$(cat "$dir/cgroup.freeze")" 0 "$dir/cgroup.freeze after resume"
   assert_contains "$(cat "$dir/cgroup.events")" "frozen 0" "$dir/cgroup.events after resume"
   assert_eq "$(state_field "$id" status)" running "status after resume"
-  for ((i = 0; i < 200 && $(v2_lines "$B/host/count") <= n2; i++)); do sleep 0.05; done
-  (($(v2_lines "$B/host/count") > n2)) || fail "the counter made no progress after resume"
+  for ((i = 0; i < 200 && $(v2_count_lines "$B/host/count") <= n2; i++)); do sleep 0.05; done
+  (($(v2_count_lines "$B/host/count") > n2)) || fail "the counter made no progress after resume"
 }
 
 test_v2_pause_kill_9() {
