@@ -96,8 +96,8 @@ pub fn features() -> Value {
                 "knownFlags": crate::security::seccomp::KNOWN_FLAGS,
                 "supportedFlags": crate::security::seccomp::supported_flags()
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            "apparmor": { "enabled": true },
+            "selinux": { "enabled": true },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } }
         },

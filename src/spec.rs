@@ -111,22 +111,11 @@ pub fn validate_process(p: &Process, at: &str) -> Result<()> {
     if p.command_line().is_some() {
         return Err(bad(at, "commandLine", "is for Windows only"));
     }
-    if p.apparmor_profile()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(bad(
-            at,
-            "apparmorProfile",
-            "AppArmor profiles are not supported by this build of berth",
-        ));
+    if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
+        crate::security::apparmor::check(profile, &format!("{at}apparmorProfile"))?;
     }
-    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(bad(
-            at,
-            "selinuxLabel",
-            "SELinux labels are not supported by this build of berth",
-        ));
+    if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
+        crate::security::selinux::check(label, &format!("{at}selinuxLabel"))?;
     }
     for r in p.rlimits().iter().flatten() {
         if r.soft() > r.hard() {
@@ -178,15 +167,8 @@ fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
             "moving network devices is not supported",
         ));
     }
-    if linux
-        .mount_label()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(invalid(
-            "linux.mountLabel",
-            "SELinux mount labels are not supported by this build of berth",
-        ));
+    if let Some(label) = linux.mount_label().as_deref().filter(|s| !s.is_empty()) {
+        crate::security::selinux::check(label, "config.json: linux.mountLabel")?;
     }
     let mut seen = Vec::new();
     for ns in linux.namespaces().iter().flatten() {

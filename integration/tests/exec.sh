@@ -294,8 +294,10 @@ test_exec_preserve_fds() {
   assert_exec_failed "--preserve-fds naming closed fds" "preserve-fds"
 }
 
-test_exec_lsm_refused() {
-  # berth has no AppArmor/SELinux support yet: refused, as create refuses.
+test_exec_lsm_unavailable() {
+  # A profile or label the host cannot apply (no AppArmor, no SELinux, or
+  # a profile that is not loaded) fails the exec, naming where it came
+  # from; the applied case is in lsm.sh (it needs AppArmor: the VM).
   exec_sleeper a
   bexec --apparmor docker-default "$ID" true
   assert_exec_failed "--apparmor" "--apparmor" "AppArmor"

@@ -24,6 +24,8 @@ mkdir -p "$w/bin" "$w/integration/tests" "$w/v2/tests"
 # Everything onto the guest's tmpfs: 9p is slow under TCG, and berth
 # re-executes itself from a copy of its binary on every start.
 install -m 0755 "$share/berth" "$w/bin/berth"
+# AppArmor's parser, for the apparmor_ tests (setup.sh).
+install -m 0755 "$share/apparmor_parser" /sbin/apparmor_parser || echo "guest: no apparmor_parser in the share"
 rt=$w/bin/berth
 if [ "$VM_RUNTIME" != berth ]; then
 	rt=$w/bin/$VM_RUNTIME

@@ -125,7 +125,7 @@ setup_args=()
 # of `make test` must stay under 10 minutes: tests that check nothing
 # v2-specific stay on the host only). The dev_ tests (devices.sh) run
 # berth's eBPF device filter.
-SUBSET='^test_(create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_all|dev_|bad_cgroups|bad_missing_executable|pause_|ps_json|exec_namespaces|exec_cgroup|exec_process_file_detach|exec_paused|cgroup_|update_|events_)'
+SUBSET='^test_(apparmor_|create_waits|stopped_after_exit|delete_running_needs_force|delete_force_created|kill_all|dev_|bad_cgroups|bad_missing_executable|pause_|ps_json|exec_namespaces|exec_cgroup|exec_process_file_detach|exec_paused|cgroup_|update_|events_)'
 filter=${BERTH_VM_FILTER-$SUBSET}
 [ "$filter" = all ] && filter=
 
@@ -147,6 +147,7 @@ truncate -s 64M "$share.disk" || result 0 1
 # which lib.sh's make_bundle copies into each bundle.
 mkdir -p "$share/integration/tests" "$share/integration/vm"
 install -m 0755 "$bin" "$share/berth"
+install -m 0755 "$DIR/apparmor/apparmor_parser" "$share/apparmor_parser" || result 0 1
 # Another runtime: its binary and the libraries the guest lacks.
 if [ "$runtime" != berth ]; then
 	mkdir -p "$share/runtime/bin" "$share/runtime/lib"

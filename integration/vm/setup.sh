@@ -49,6 +49,11 @@ net/9p/9pnet net/9p/9pnet_virtio fs/netfs/netfs fs/fscache/fscache fs/9p/9p fs/o
 RUNTIME_PKGS="runc crun libseccomp2 libsystemd0 libyajl2 libgcrypt20 libgpg-error0
 liblzma5 libzstd1 liblz4-1"
 
+# AppArmor's parser, for the tests of process.apparmorProfile (the guest's
+# kernel has the AppArmor LSM; its profiles are loaded with
+# apparmor_parser, which needs only libc). Kept apart from the initramfs.
+APPARMOR_PKG=apparmor
+
 log() { echo "vm-setup: $*" >&2; }
 die() {
 	echo "vm-setup: error: $*" >&2
@@ -88,10 +93,11 @@ runtimes_ok() {
 	[ -f "$DIR/.runtimes.ok" ] && [ "$(cat "$DIR/.runtimes.ok")" = "${RUNTIME_PKGS//$'\n'/ }" ] &&
 		[ -x "$DIR/runtimes/bin/runc" ] && [ -x "$DIR/runtimes/bin/crun" ] && [ -s "$DIR/runtimes/versions" ]
 }
+apparmor_ok() { [ -f "$DIR/.apparmor.ok" ] && [ -x "$DIR/apparmor/apparmor_parser" ]; }
 # ", runtimes: runc V crun V" for the closing line, after --runtimes.
 runtimes_note() { [ "$runtimes" = 0 ] || echo ", runtimes: $(paste -sd' ' "$DIR/runtimes/versions")"; }
 
-if qemu_ok && kernel_ok && guest_ok && initramfs_ok && { [ "$runtimes" = 0 ] || runtimes_ok; }; then
+if qemu_ok && kernel_ok && guest_ok && initramfs_ok && apparmor_ok && { [ "$runtimes" = 0 ] || runtimes_ok; }; then
 	echo "vm ready: $DIR (kernel $(cat "$DIR/.kernel.ok")$(runtimes_note))"
 	exit 0
 fi
@@ -280,6 +286,23 @@ if ! initramfs_ok; then
 	mv "$DIR/initramfs.cpio.new" "$DIR/initramfs.cpio"
 	rm -rf "$s"
 	initramfs_key >"$DIR/.initramfs.ok"
+fi
+
+# ----------------------------------------------------------- apparmor --
+
+if ! apparmor_ok; then
+	rm -f "$DIR/.apparmor.ok"
+	log "downloading $APPARMOR_PKG (apparmor_parser)"
+	download "$DIR/debs/apparmor" "$APPARMOR_PKG"
+	a=$DIR/apparmor.new
+	unpack "$a/pkg" "$DIR"/debs/apparmor/*.deb
+	install -m 0755 "$a/pkg/sbin/apparmor_parser" "$a/apparmor_parser" || die "no sbin/apparmor_parser in $APPARMOR_PKG"
+	rm -rf "$a/pkg"
+	"$DIR/guest/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" --library-path "$DIR/guest/lib/x86_64-linux-gnu" \
+		"$a/apparmor_parser" --version >&2 || die "apparmor_parser does not run with the guest's libraries"
+	rm -rf "$DIR/apparmor" "$DIR/debs/apparmor"
+	mv "$a" "$DIR/apparmor"
+	touch "$DIR/.apparmor.ok"
 fi
 
 # ----------------------------------------------------------- runtimes --

@@ -41,10 +41,10 @@ pub struct Args {
     /// Set no_new_privs for the process.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub no_new_privs: Option<bool>,
-    /// AppArmor profile (not supported by this build: refused).
+    /// AppArmor profile (default: the container's).
     #[arg(long)]
     pub apparmor: Option<String>,
-    /// SELinux process label (not supported by this build: refused).
+    /// SELinux process label (default: the container's).
     #[arg(long)]
     pub process_label: Option<String>,
     /// Pass fds 3..3+N to the process.

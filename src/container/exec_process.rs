@@ -1,8 +1,9 @@
 //! The process `exec` runs, as runc builds it: the `--process` file as
 //! given, or the container's own `process` with the command line's args;
 //! then the flags on top (env entries added or replacing, cwd, user and
-//! groups, capabilities, no_new_privs, terminal). AppArmor and SELinux
-//! are refused, as `create` refuses them.
+//! groups, capabilities, no_new_privs, terminal, AppArmor profile and
+//! SELinux label). Without labels of its own the process gets the
+//! container's.
 
 use std::path::{Path, PathBuf};
 
@@ -40,18 +41,6 @@ fn flag_err(flag: &str, msg: impl std::fmt::Display) -> Error {
 /// Build and validate the process to run in a container whose config is
 /// `config`.
 pub fn build(f: &ProcessFlags, config: &Spec) -> Result<Process> {
-    if f.apparmor.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(flag_err(
-            "--apparmor",
-            "AppArmor profiles are not supported by this build of berth",
-        ));
-    }
-    if f.process_label.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(flag_err(
-            "--process-label",
-            "SELinux labels are not supported by this build of berth",
-        ));
-    }
     let (mut p, at) = match &f.file {
         Some(path) => {
             if !f.args.is_empty() {
@@ -83,9 +72,24 @@ pub fn build(f: &ProcessFlags, config: &Spec) -> Result<Process> {
             (p, "process.".to_string())
         }
     };
+    inherit_lsm_labels(&mut p, config);
     apply(f, &mut p)?;
     crate::spec::validate_process(&p, &at)?;
     Ok(p)
+}
+
+/// Like runc, an exec'd process is confined as the container's own is
+/// unless it names labels of its own (the file's, or the flags').
+fn inherit_lsm_labels(p: &mut Process, config: &Spec) {
+    let Some(own) = config.process().as_ref() else {
+        return;
+    };
+    if p.apparmor_profile().as_deref().is_none_or(str::is_empty) {
+        p.set_apparmor_profile(own.apparmor_profile().clone());
+    }
+    if p.selinux_label().as_deref().is_none_or(str::is_empty) {
+        p.set_selinux_label(own.selinux_label().clone());
+    }
 }
 
 /// Read an OCI `process` object; syntax errors name line and column.
@@ -145,6 +149,14 @@ fn apply(f: &ProcessFlags, p: &mut Process) -> Result<()> {
     }
     if let Some(nnp) = f.no_new_privs {
         p.set_no_new_privileges(Some(nnp));
+    }
+    if let Some(profile) = f.apparmor.as_deref().filter(|s| !s.is_empty()) {
+        crate::security::apparmor::check(profile, "--apparmor")?;
+        p.set_apparmor_profile(Some(profile.to_string()));
+    }
+    if let Some(label) = f.process_label.as_deref().filter(|s| !s.is_empty()) {
+        crate::security::selinux::check(label, "--process-label")?;
+        p.set_selinux_label(Some(label.to_string()));
     }
     Ok(())
 }
@@ -316,17 +328,49 @@ mod tests {
     }
 
     #[test]
-    fn lsm_flags_are_refused() {
+    fn lsm_flags_checked_against_the_host() {
+        // Where AppArmor runs, the profile must be loaded; elsewhere the
+        // flag is an error. Either way the error names the flag.
         let mut f = flags(&["sh"]);
-        f.apparmor = Some("docker-default".into());
-        assert!(build(&f, &config())
-            .unwrap_err()
-            .to_string()
-            .contains("--apparmor"));
+        f.apparmor = Some("berth-no-such-profile".into());
+        let err = build(&f, &config()).unwrap_err().to_string();
+        assert!(err.contains("--apparmor"), "{err}");
+        let why = if crate::security::apparmor::enabled() {
+            "not loaded"
+        } else {
+            "not enabled"
+        };
+        assert!(err.contains(why), "{err}");
         f.apparmor = None;
         f.process_label = Some("system_u:system_r:container_t:s0".into());
+        if !crate::security::selinux::enabled() {
+            let err = build(&f, &config()).unwrap_err().to_string();
+            assert!(
+                err.contains("--process-label") && err.contains("not enabled"),
+                "{err}"
+            );
+        }
+        f.process_label = Some("container_t".into());
         let err = build(&f, &config()).unwrap_err().to_string();
         assert!(err.contains("--process-label"), "{err}");
+    }
+
+    #[test]
+    fn exec_inherits_the_containers_labels() {
+        let mut c = config();
+        let mut own = c.process().clone().unwrap();
+        own.set_apparmor_profile(Some("container-profile".into()));
+        own.set_selinux_label(Some("u:r:t:s0".into()));
+        c.set_process(Some(own));
+        let mut p = c.process().clone().unwrap();
+        p.set_apparmor_profile(None);
+        p.set_selinux_label(Some(String::new()));
+        inherit_lsm_labels(&mut p, &c);
+        assert_eq!(p.apparmor_profile().as_deref(), Some("container-profile"));
+        assert_eq!(p.selinux_label().as_deref(), Some("u:r:t:s0"));
+        p.set_apparmor_profile(Some("own".into()));
+        inherit_lsm_labels(&mut p, &c);
+        assert_eq!(p.apparmor_profile().as_deref(), Some("own"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The last steps of every process berth starts in a container, shared by
 //! the init (after `start`) and by `exec`: settings that need no user
 //! switch, the cwd, the program's path and environment; then, in this
-//! order, capabilities and the user switch, umask, no_new_privs, CPU
+//! order, the LSM labels for the exec, capabilities and the user switch, umask, no_new_privs, CPU
 //! affinity, signal dispositions, fds, seccomp, and execve.
 
 use std::convert::Infallible;
@@ -56,6 +56,9 @@ pub fn exec_process(
     keep_fds: u32,
     prepared: &Prepared,
 ) -> Result<Infallible> {
+    // LSM labels first: still root with every capability, before
+    // no_new_privs and before any seccomp filter could deny the writes.
+    crate::security::apply_lsm_labels(p)?;
     let caps = p.capabilities().as_ref();
     let nnp = p.no_new_privileges().unwrap_or(false);
     // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN. Normally the filter

@@ -198,6 +198,12 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
         bundle: l.bundle,
         cgroup: l.placement,
         cgroup_ns: l.plan.has(T::Cgroup),
+        mount_label: l
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|x| x.mount_label().as_deref())
+            .filter(|s| !s.is_empty()),
     };
     mounts::apply_all(&root, mounts_list, &ctx)?;
     // A /dev bind-mounted from elsewhere is left as it is; otherwise berth

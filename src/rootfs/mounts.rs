@@ -21,6 +21,8 @@ pub struct MountContext<'a> {
     pub cgroup: &'a Placement,
     /// The container has its own cgroup namespace.
     pub cgroup_ns: bool,
+    /// linux.mountLabel: the SELinux context of the filesystems mounted.
+    pub mount_label: Option<&'a str>,
 }
 
 pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<()> {
@@ -122,7 +124,13 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
             }
         }
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
-        let data = (!opts.data.is_empty()).then(|| cstr(opts.data.join(",")));
+        let data = match ctx.mount_label {
+            Some(label) if crate::security::selinux::takes_mount_label(&typ) => {
+                crate::security::selinux::with_mount_label(&opts.data, label)
+            }
+            _ => opts.data.clone(),
+        };
+        let data = (!data.is_empty()).then(|| cstr(data.join(",")));
         let fstype = if typ.is_empty() {
             None
         } else {
