@@ -19,12 +19,16 @@ exec_sleeper() {
 # bexec ARGS...: `berth exec ARGS`, stdin from /dev/null; OUT, ERR, RC.
 bexec() { bcmd exec "$@"; }
 
-# assert_exec_failed WHAT NEEDLE...: the last exec failed as runc's does
-# (status 255, one line on stderr naming each NEEDLE, nothing on stdout).
-assert_exec_failed() {
-  local what=$1 n
-  shift
-  assert_rc 255 "$what"
+# assert_exec_failed WHAT NEEDLE...: the last exec could not start its
+# process, as runc's (status 255, one line on stderr naming each NEEDLE,
+# nothing on stdout). assert_exec_refused: the same for bad input (an
+# unknown or stopped container, a wrong flag or process file): status 1.
+assert_exec_failed() { exec_failure 255 "$@"; }
+assert_exec_refused() { exec_failure 1 "$@"; }
+exec_failure() {
+  local rc=$1 what=$2 n
+  shift 2
+  assert_rc "$rc" "$what"
   assert_eq "$OUT" "" "stdout of a failed exec ($what)"
   assert_eq "$(wc -l <<<"$ERR")" 1 "lines on stderr ($what): $ERR"
   assert_contains "$ERR" "exec failed" "error ($what)"
@@ -121,11 +125,11 @@ test_exec_env_cwd_user() {
   bexec "$ID" sh -c 'echo "$OVER"; pwd; id -u'
   assert_eq "$OUT" "$(printf 'old\n/\n0')" "the config's env, cwd and user"
   bexec -e NOEQUALS "$ID" true
-  assert_exec_failed "--env without =" "--env" "NOEQUALS"
+  assert_exec_refused "--env without =" "--env" "NOEQUALS"
   bexec -u alice "$ID" true
-  assert_exec_failed "--user by name" "--user" "alice"
+  assert_exec_refused "--user by name" "--user" "alice"
   bexec "$ID"
-  assert_exec_failed "no command" "no command"
+  assert_exec_refused "no command" "no command"
 }
 
 test_exec_exit_status() {
@@ -167,10 +171,10 @@ EOF
   assert_eq "$(state_field "$ID" status)" running "the container"
   # With --process the command comes from the file only.
   bexec --process "$T_TMP/process.json" "$ID" true
-  assert_exec_failed "--process and a command" "--process"
+  assert_exec_refused "--process and a command" "--process"
   printf '{"args": ["true"], "cwd": "relative", "user": {"uid": 0, "gid": 0}}' >"$T_TMP/bad.json"
   bexec --process "$T_TMP/bad.json" "$ID"
-  assert_exec_failed "--process with a relative cwd" "bad.json" "cwd"
+  assert_exec_refused "--process with a relative cwd" "bad.json" "cwd"
 }
 
 test_exec_caps() {
@@ -184,7 +188,7 @@ test_exec_caps() {
   assert_rc 0 "exec --cap (stderr: $ERR)"
   assert_eq "$OUT" "$(printf 'CapInh:\t0000000000000000\nCapPrm:\t0000000020081420\nCapEff:\t0000000020081420\nCapBnd:\t0000000020081420\nCapAmb:\t0000000000000000')" "capabilities with --cap"
   bexec --cap CAP_NO_SUCH "$ID" true
-  assert_exec_failed "an unknown --cap" "--cap" "CAP_NO_SUCH"
+  assert_exec_refused "an unknown --cap" "--cap" "CAP_NO_SUCH"
 }
 
 test_exec_seccomp() {
@@ -211,9 +215,9 @@ test_exec_stopped_or_unknown() {
   must_start "$ID"
   wait_status "$ID" stopped 10
   bexec "$ID" true
-  assert_exec_failed "exec into a stopped container" "stopped"
+  assert_exec_refused "exec into a stopped container" "stopped"
   bexec "$(cid nosuch)" true
-  assert_exec_failed "exec into an unknown container" "does not exist"
+  assert_exec_refused "exec into an unknown container" "does not exist"
 }
 
 test_exec_missing_binary_leaves_nothing() {
@@ -250,7 +254,7 @@ test_exec_paused() {
   cg_freeze a 1
   wait_status "$ID" paused 5
   bexec "$ID" true
-  assert_exec_failed "exec into a paused container" "paused" "--ignore-paused"
+  assert_exec_refused "exec into a paused container" "paused" "--ignore-paused"
   assert_only_init a
   # With --ignore-paused it goes ahead, and runs once the container thaws.
   (sleep 1 && cg_freeze a 0) &
@@ -276,9 +280,9 @@ test_exec_tty() {
   assert_match "$(tr -d '\r' <"$out" | grep -v '^hello$')" $'^/dev/pts/[0-9]+\ngot:hello$' "read from the pty master"
   # runc's rules for the two
   bexec -t -d "$ID" true
-  assert_exec_failed "-t -d without --console-socket" "console-socket"
+  assert_exec_refused "-t -d without --console-socket" "console-socket"
   bexec -t --console-socket "$sock" "$ID" true
-  assert_exec_failed "--console-socket in the foreground" "console-socket"
+  assert_exec_refused "--console-socket in the foreground" "console-socket"
   assert_only_init a
 }
 
@@ -291,7 +295,7 @@ test_exec_preserve_fds() {
   assert_eq "$OUT" fd4-closed "fds in the process"
   assert_eq "$(cat "$T_TMP/fd3")" via-fd3 "written through fd 3"
   bexec --preserve-fds 3 "$ID" true
-  assert_exec_failed "--preserve-fds naming closed fds" "preserve-fds"
+  assert_exec_refused "--preserve-fds naming closed fds" "preserve-fds"
 }
 
 test_exec_lsm_unavailable() {
@@ -300,11 +304,11 @@ test_exec_lsm_unavailable() {
   # from; the applied case is in lsm.sh (it needs AppArmor: the VM).
   exec_sleeper a
   bexec --apparmor docker-default "$ID" true
-  assert_exec_failed "--apparmor" "--apparmor" "AppArmor"
+  assert_exec_refused "--apparmor" "--apparmor" "AppArmor"
   bexec --process-label system_u:system_r:container_t:s0 "$ID" true
-  assert_exec_failed "--process-label" "--process-label" "SELinux"
+  assert_exec_refused "--process-label" "--process-label" "SELinux"
   printf '{"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "apparmorProfile": "p"}' >"$T_TMP/p.json"
   bexec --process "$T_TMP/p.json" "$ID"
-  assert_exec_failed "apparmorProfile in --process" "apparmorProfile"
+  assert_exec_refused "apparmorProfile in --process" "apparmorProfile"
   assert_only_init a
 }

@@ -123,10 +123,30 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
-/// A failed `exec`: berth exits 255 (as runc), so a caller can tell it
-/// from the status of a process that ran.
+/// A failed `exec`. Bad input (an unknown or stopped container, a flag or
+/// process file that is wrong) exits 1, as every command's does; a process
+/// that could not be started exits 255, as runc's, so that a caller can
+/// tell it from the status of a process that ran.
 #[derive(Debug)]
 pub struct ExecFailed(pub anyhow::Error);
+
+impl ExecFailed {
+    fn bad_input(&self) -> bool {
+        use berth::error::Error as E;
+        self.0.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<E>(),
+                Some(
+                    E::InvalidConfig(_)
+                        | E::ConfigParse { .. }
+                        | E::InvalidId(_)
+                        | E::NotFound(_)
+                        | E::WrongState { .. }
+                )
+            )
+        })
+    }
+}
 
 impl std::fmt::Display for ExecFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,10 +158,9 @@ impl std::error::Error for ExecFailed {}
 
 /// The exit status for an error from `dispatch`.
 pub fn failure_status(e: &anyhow::Error) -> u8 {
-    if e.is::<ExecFailed>() {
-        255
-    } else {
-        1
+    match e.downcast_ref::<ExecFailed>() {
+        Some(f) if !f.bad_input() => 255,
+        _ => 1,
     }
 }
 
@@ -151,7 +170,10 @@ pub fn prepare_to_enter(preserve_fds: u32) -> Result<()> {
     for fd in 3..3 + preserve_fds as i32 {
         // SAFETY: F_GETFD only reads the flags of an fd number.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            bail!("--preserve-fds {preserve_fds}: fd {fd} is not open");
+            return Err(berth::error::Error::InvalidConfig(format!(
+                "--preserve-fds {preserve_fds}: fd {fd} is not open"
+            ))
+            .into());
         }
     }
     berth::process::sealed::reexec_sealed()?;
