@@ -11,6 +11,7 @@ pub mod container;
 pub mod error;
 pub mod features;
 pub mod hooks;
+pub mod json;
 pub mod logging;
 pub mod namespaces;
 pub mod process;

@@ -44,11 +44,12 @@ pub fn rootfs_of(spec: &Spec, bundle: &Path) -> Result<PathBuf> {
         .map_err(|e| Error::InvalidConfig(format!("config.json: root.path: {}: {e}", p.display())))
 }
 
-/// Parse config bytes; a syntax or type error names the line and column.
+/// Parse config bytes; a syntax or type error names the field's JSON path,
+/// the line and the column.
 pub fn parse(raw: &[u8], path: &Path) -> Result<Spec> {
-    serde_json::from_slice::<Spec>(raw).map_err(|e| Error::ConfigParse {
+    crate::json::parse::<Spec>(raw).map_err(|msg| Error::ConfigParse {
         path: path.to_path_buf(),
-        msg: format!("line {} column {}: {e}", e.line(), e.column()),
+        msg,
     })
 }
 

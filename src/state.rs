@@ -183,8 +183,12 @@ impl ContainerDir {
             }
             Err(e) => return Err(Error::sys(format!("read {}", p.display()), e)),
         };
-        serde_json::from_slice(&raw)
-            .map_err(|e| Error::Other(format!("{}: corrupt state: {e}", p.display())))
+        crate::json::parse(&raw).map_err(|msg| {
+            Error::Other(format!(
+                "{}: corrupt state ({msg}); `delete --force` removes the container",
+                p.display()
+            ))
+        })
     }
 
     /// Load the state if there is one (a half-created dir has none).

@@ -135,7 +135,8 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
             } else {
                 raw = std::fs::read_to_string(file).with_context(|| format!("read {file}"))?;
             }
-            serde_json::from_str(&raw).with_context(|| format!("{file}: not valid JSON"))?
+            berth::json::parse(raw.as_bytes())
+                .map_err(|msg| anyhow::anyhow!("--resources {file}: {msg}"))?
         }
         None => flags,
     };

@@ -14,18 +14,20 @@ use crate::state::Root;
 
 pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     let dir = root.open(id)?;
-    let Some(saved) = dir.try_load()? else {
+    let saved = match dir.try_load() {
+        Ok(Some(saved)) => saved,
         // A create that died half way: nothing recorded but the dir (and
         // perhaps a config); only --force may clear it.
-        if !force {
+        Ok(None) if !force => {
             return Err(Error::WrongState {
                 id: id.into(),
                 status: "creating".into(),
                 msg: "its create has not finished; use delete --force to remove what is left"
                     .into(),
-            });
+            })
         }
-        return dir.remove();
+        Err(e) if !force => return Err(e),
+        Ok(None) | Err(_) => return remove_unrecorded(&dir, id),
     };
     let status = status_of(&dir, &saved);
     if matches!(status, Status::Running | Status::Paused) && !force {
@@ -72,6 +74,28 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
             &state,
         );
+    }
+    dir.remove()
+}
+
+/// `delete --force` of a container whose state was never written (its
+/// create was killed) or cannot be read: the cgroup follows from the config
+/// snapshotted before it was made, so kill what is in it and remove it,
+/// then the dir. (The init is in the cgroup by then, or dies with its
+/// create through PDEATHSIG.)
+fn remove_unrecorded(dir: &crate::state::ContainerDir, id: &str) -> Result<()> {
+    crate::logging::debug(&format!(
+        "delete {id}: no readable state; clearing what its config says"
+    ));
+    if let Ok(spec) = dir.config() {
+        let path = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_deref());
+        let layout = cgroups::Layout::detect()?;
+        let placement = cgroups::place(&layout, path, id)?;
+        cgroups::freezer::thaw_if_frozen(&placement);
+        cgroups::manager(&placement).destroy()?;
     }
     dir.remove()
 }

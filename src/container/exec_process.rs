@@ -96,14 +96,8 @@ fn inherit_lsm_labels(p: &mut Process, config: &Spec) {
 fn load(path: &Path) -> Result<Process> {
     let raw =
         std::fs::read(path).map_err(|e| Error::sys(format!("--process {}", path.display()), e))?;
-    serde_json::from_slice(&raw).map_err(|e| {
-        Error::InvalidConfig(format!(
-            "--process {}: line {} column {}: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
+    crate::json::parse(&raw)
+        .map_err(|msg| Error::InvalidConfig(format!("--process {}: {msg}", path.display())))
 }
 
 fn apply(f: &ProcessFlags, p: &mut Process) -> Result<()> {
