@@ -21,7 +21,7 @@ test_bad_config_malformed() {
   expect_create_fails "$B" "$(cid a)" a malformed-marker "config.json" "line 3 column"
   # a type error names its place too
   printf '{\n  "ociVersion": "1.0.0",\n  "root": {"path": "rootfs"},\n  "process": {"cwd": "/", "args": ["true"], "user": {"uid": "zero", "gid": 0}}\n}\n' >"$B/config.json"
-  expect_create_fails "$B" "$(cid a)" a malformed-marker "config.json" "line 4 column"
+  expect_create_fails "$B" "$(cid a)" a malformed-marker "config.json" "process.user.uid at line 4 column" "expected u32"
 }
 
 test_bad_config_missing() {
