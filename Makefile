@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build static demo test test-unit test-integration test-vm bench install clean deps
+.PHONY: all build static demo soak test test-unit test-integration test-vm bench install clean deps
 
 all: build
 
@@ -40,6 +40,11 @@ test-vm: build
 # Unit tests, the end-to-end suite, the VM, then one closing total.
 test: deps build
 	@scripts/test-all.sh $(BERTH)
+
+# The fault-injection test in full (1,000 SIGKILL cycles; `make test` runs
+# 25) and the concurrency tests.
+soak: deps build
+	FAULT_CYCLES=1000 ITEST_TIMEOUT=3600 integration/run.sh $(BERTH) '^test_(faults_|robust_)'
 
 bench: deps build
 	@bench/run.sh $(BERTH)

@@ -41,6 +41,10 @@ test_robust_create_killed_before_its_state() {
   rm "$ROOT/$id/state.json"
   bcmd state "$id"
   assert_rc 1 "state of a half-created container"
+  bcmd list -q
+  assert_eq "$OUT" "$id" "list -q shows the half-created container"
+  bcmd list --format json
+  assert_contains "$OUT" '"status":"creating"' "list --format json"
   bcmd delete "$id"
   assert_rc 1 "delete (not forced) of a half-created container"
   assert_contains "$ERR" "delete --force" "error"

@@ -12,15 +12,32 @@ pub struct Args {
     pub quiet: bool,
 }
 
+fn unrecorded(id: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": berth::OCI_VERSION,
+        "id": id,
+        "pid": 0,
+        "status": status,
+        "bundle": "",
+        "created": "",
+        "owner": "",
+    })
+}
+
 pub fn run(root: &Root, a: Args) -> Result<u8> {
     let mut rows = Vec::new();
     for id in root.ids()? {
-        // Skip containers deleted meanwhile and half-created ones.
+        // Skip containers deleted meanwhile (open waits for a create or
+        // delete in progress: it takes the container's lock).
         let Ok(dir) = root.open(&id) else { continue };
-        let Ok(Some(saved)) = dir.try_load() else {
-            continue;
-        };
-        rows.push(state_json(&saved, status_of(&dir, &saved)));
+        match dir.try_load() {
+            Ok(Some(saved)) => rows.push(state_json(&saved, status_of(&dir, &saved))),
+            // A create killed before it wrote the state, or a state file
+            // that cannot be read: listed, so that `delete --force` of
+            // what `list` shows clears them too.
+            Ok(None) => rows.push(unrecorded(&id, "creating")),
+            Err(_) => rows.push(unrecorded(&id, "unknown")),
+        }
     }
     if a.quiet {
         for r in &rows {
