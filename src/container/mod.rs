@@ -157,9 +157,27 @@ pub fn hook_state(
     v.to_string()
 }
 
-/// Wait until `pid` is gone (exited or a zombie), up to `timeout`.
+/// Wait until `pid` is gone (exited or a zombie), up to `timeout`: on a
+/// pidfd, which becomes readable when the process exits, so the wait ends
+/// the moment it does; by polling /proc where pidfd_open is missing (< 5.3).
 pub fn wait_gone(saved: &Saved, timeout: std::time::Duration) -> bool {
     let deadline = std::time::Instant::now() + timeout;
+    if let Some(fd) = pidfd(saved) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let ms = PollTimeout::try_from(left.as_millis().min(60_000) as i32)
+                .unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, ms) {
+                Ok(n) if n > 0 => return true,
+                Ok(_) if left.is_zero() => return !init_alive(saved),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+    }
     while init_alive(saved) {
         if std::time::Instant::now() >= deadline {
             return false;
@@ -167,6 +185,20 @@ pub fn wait_gone(saved: &Saved, timeout: std::time::Duration) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     true
+}
+
+/// A pidfd for the container's init, only while that pid is still the
+/// init (checked after the open, so a recycled pid is never waited on).
+fn pidfd(saved: &Saved) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open with plain integers; a valid fd is ours to own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, saved.pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a new fd from pidfd_open.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+    init_alive(saved).then_some(fd)
 }
 
 #[cfg(test)]
