@@ -12,6 +12,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 missing=""
 for p in time runc crun; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 [ -z "$missing" ] || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || echo "bench: could not install:$missing" >&2; }
+# youki (BENCH_YOUKI=1): built from crates.io into target/bench-youki once
+# (it links libseccomp, hence the -dev package).
+if [ "${BENCH_YOUKI:-0}" = 1 ] && ! command -v youki >/dev/null && [ ! -x target/bench-youki/bin/youki ]; then
+  dpkg -s libseccomp-dev pkg-config >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config >/dev/null
+  cargo install --locked --root target/bench-youki youki >&2 || echo "bench: cargo install youki failed; going on without it" >&2
+fi
+[ -x target/bench-youki/bin/youki ] && export BENCH_YOUKI_PATH=$PWD/target/bench-youki/bin/youki
 exec unshare -m --propagation private bash -c '
   if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
   exec python3 "$0" "$@"' "$here/bench.py" "$berth" "$rounds"
