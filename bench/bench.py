@@ -219,9 +219,16 @@ def pct(xs, q):
 
 def interleave(rts, top, bundle, config, workloads, samples, failures, rounds, first_cid):
     cid = first_cid
+    names = list(rts)
     for i in range(rounds + WARMUP):
+        # Who goes first changes every round: on cgroup v1 the first
+        # process migration after a quiet spell waits for an RCU grace
+        # period (~10-20 ms, cgroup_threadgroup_rwsem), and the runtime
+        # that happens to follow another's migration would not pay it.
+        order = names[i % len(names):] + names[:i % len(names)]
         for wname, fn in workloads.items():
-            for rt, path in rts.items():
+            for rt in order:
+                path = rts[rt]
                 cid += 1
                 root = os.path.join(top, "state-" + rt)
                 try:
