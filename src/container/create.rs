@@ -150,8 +150,8 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     }
 }
 
-/// `linux.seccomp`, compiled; NOTIFY is refused until the listener can be
-/// handed to `listenerPath`.
+/// `linux.seccomp`, compiled; with a NOTIFY rule its listenerPath must be
+/// a unix socket that is there already.
 pub(crate) fn seccomp_filter(
     linux: Option<&oci_spec::runtime::Linux>,
 ) -> Result<Option<crate::security::seccomp::Filter>> {
@@ -160,9 +160,7 @@ pub(crate) fn seccomp_filter(
     };
     let f = crate::security::seccomp::compile(s)?;
     if f.needs_listener() {
-        return Err(Error::InvalidConfig(
-            "config.json: linux.seccomp: SCMP_ACT_NOTIFY: handing the listener to listenerPath is not implemented yet".into(),
-        ));
+        crate::security::seccomp_agent::check(s)?;
     }
     Ok(Some(f))
 }

@@ -59,6 +59,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
     check_terminal(terminal, o)?;
     let linux = spec.linux().as_ref();
     let seccomp = super::create::seccomp_filter(linux)?;
+    let agent = seccomp_agent(linux, id, &c.saved);
 
     let init = open_init(&c.saved)?;
     let plan = namespaces::of_process(init.as_fd())?;
@@ -89,6 +90,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         plan: &plan,
         root: &init_root,
         seccomp: seccomp.as_ref(),
+        agent: agent.as_ref(),
         preserve_fds: o.preserve_fds,
         want_pty: terminal,
         join_keyring: !c.saved.no_new_keyring,
@@ -167,4 +169,14 @@ fn open_init(saved: &Saved) -> Result<OwnedFd> {
         }
         _ => Err(gone()),
     }
+}
+
+/// The agent a NOTIFY rule's listener goes to, from the config snapshot.
+pub(crate) fn seccomp_agent(
+    linux: Option<&oci_spec::runtime::Linux>,
+    id: &str,
+    saved: &crate::state::Saved,
+) -> Option<crate::security::seccomp_agent::Agent> {
+    let s = linux.and_then(|l| l.seccomp().as_ref())?;
+    crate::security::seccomp_agent::Agent::of(s, id, &saved.bundle, &saved.annotations)
 }

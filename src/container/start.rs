@@ -1,13 +1,14 @@
 //! `start`: tell a created container's init to exec the user's program,
 //! then run the poststart hooks.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use super::{hook_state, Container, Status};
 use crate::error::{Error, Result};
+use crate::security::seccomp_agent;
 use crate::state::{Root, START_SOCKET};
 
 pub fn start(root: &Root, id: &str) -> Result<()> {
@@ -36,21 +37,38 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     conn.write_all(b"s")
         .map_err(|e| Error::sys("signal the container's init", e))?;
     // The init closes the connection by exec'ing (close-on-exec), or
-    // writes why it could not.
-    // One recv takes the whole record (SOCK_SEQPACKET drops what a short
-    // read leaves).
-    let mut buf = vec![0u8; 64 * 1024];
-    let n = conn.read(&mut buf).unwrap_or(0);
-    if n > 0 {
-        return Err(Error::Other(
-            String::from_utf8_lossy(&buf[..n]).into_owned(),
-        ));
+    // writes why it could not; before that it may pass back a seccomp
+    // listener for the agent. One record per recv (SOCK_SEQPACKET).
+    let spec = c.dir.config()?;
+    loop {
+        let (record, fd) = seccomp_agent::recv_record(&conn)?;
+        if record.is_empty() {
+            break;
+        }
+        if record.as_slice() != seccomp_agent::LISTENER_RECORD {
+            return Err(Error::Other(String::from_utf8_lossy(&record).into_owned()));
+        }
+        let delivered = match (fd, super::exec::seccomp_agent(spec.linux().as_ref(), id, &c.saved)) {
+            (Some(listener), Some(agent)) => agent.deliver(c.saved.pid, "created", &listener),
+            _ => Err(Error::Other(
+                "the init passed back a seccomp listener, but there is no listenerPath to give it to".into(),
+            )),
+        };
+        match delivered {
+            Ok(()) => conn
+                .write_all(seccomp_agent::DELIVERED)
+                .map_err(|e| Error::sys("tell the container's init", e))?,
+            Err(e) => {
+                // The init gives up on any other answer and exits.
+                let _ = conn.write_all(e.to_string().as_bytes());
+                return Err(e);
+            }
+        }
     }
     crate::logging::debug(&format!(
         "start {id}: init {} exec'd the process",
         c.saved.pid
     ));
-    let spec = c.dir.config()?;
     let state = hook_state(
         id,
         c.saved.pid,

@@ -36,6 +36,11 @@ pub enum Msg {
     Pty,
     /// init -> runtime: set up and waiting for `start`.
     Ready,
+    /// exec's process -> runtime: the seccomp listener is attached; give
+    /// it to the agent at listenerPath.
+    SeccompListener,
+    /// runtime -> exec's process: the agent has it, go on.
+    ListenerDelivered,
     Error {
         msg: String,
     },

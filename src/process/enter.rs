@@ -36,6 +36,8 @@ pub struct Enter<'a> {
     pub root: &'a OwnedFd,
     /// The container's `linux.seccomp`, compiled by the runtime.
     pub seccomp: Option<&'a Filter>,
+    /// Where a seccomp listener goes (a NOTIFY rule).
+    pub agent: Option<&'a crate::security::seccomp_agent::Agent>,
     /// fds 3..3+n passed on.
     pub preserve_fds: u32,
     /// Make a pty and send its master back.
@@ -118,6 +120,15 @@ fn drive(
         match chan.recv(STEP_TIMEOUT)? {
             Some((Msg::Pty, fd)) => pty = fd,
             Some((Msg::Ready, _)) => ready = true,
+            Some((Msg::SeccompListener, Some(listener))) => {
+                let Some(agent) = e.agent else {
+                    return Err(Error::Other(
+                        "the exec process has a seccomp listener but no listenerPath is set".into(),
+                    ));
+                };
+                agent.deliver(child, "running", &listener)?;
+                chan.send(&Msg::ListenerDelivered)?;
+            }
             Some((Msg::Error { msg }, _)) => return Err(Error::Other(msg)),
             Some((other, _)) => {
                 return Err(Error::Other(format!(

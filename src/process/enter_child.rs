@@ -67,7 +67,14 @@ fn steps(e: &Enter, chan: &Channel) -> Result<Infallible> {
     }
     chan.send(&Msg::Ready)?;
     prctl(libc::PR_SET_PDEATHSIG, 0);
-    finish::exec_process(e.process, e.seccomp, e.preserve_fds, &prepared)
+    // A seccomp listener goes back to the runtime, which gives it to the
+    // agent; the process waits for that before its next syscall.
+    let handoff = |listener: std::os::fd::OwnedFd| {
+        chan.send_with_fd(&Msg::SeccompListener, Some(listener.as_raw_fd()))?;
+        drop(listener);
+        chan.expect(Msg::ListenerDelivered, STEP_TIMEOUT)
+    };
+    finish::exec_process(e.process, e.seccomp, e.preserve_fds, &prepared, &handoff)
 }
 
 /// Make the init's root ours; the cwd is entered from there.

@@ -5,6 +5,7 @@
 //! affinity, signal dispositions, fds, seccomp, and execve.
 
 use std::convert::Infallible;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use oci_spec::runtime::Process;
@@ -47,6 +48,11 @@ pub fn prepare(p: &Process, extra: &[(String, String)], cwd_field: &str) -> Resu
     Ok(Prepared { path, args, env })
 }
 
+/// What becomes of a seccomp listener (a NOTIFY rule): passed to the berth
+/// process on the host, which gives it to the agent; returns once the agent
+/// has it.
+pub type Handoff<'a> = &'a dyn Fn(OwnedFd) -> Result<()>;
+
 /// Become the container's process and exec it. `keep_fds` fds from 3 up
 /// stay open; every other fd is marked close-on-exec. Returns only on
 /// failure.
@@ -55,6 +61,7 @@ pub fn exec_process(
     seccomp: Option<&Filter>,
     keep_fds: u32,
     prepared: &Prepared,
+    handoff: Handoff,
 ) -> Result<Infallible> {
     // LSM labels first: still root with every capability, before
     // no_new_privs and before any seccomp filter could deny the writes.
@@ -67,7 +74,7 @@ pub fn exec_process(
     // switch, it must go in now, while berth still has the capability.
     let early_seccomp = !nnp && !keeps_sys_admin(p);
     if early_seccomp {
-        install_seccomp(seccomp)?;
+        install_seccomp(seccomp, handoff)?;
     }
     // The bounding set needs CAP_SETPCAP: drop it while still root.
     if let Some(c) = caps {
@@ -94,14 +101,18 @@ pub fn exec_process(
     exec::keep_open(keep_fds);
     exec::cloexec_from(3 + keep_fds)?;
     if !early_seccomp {
-        install_seccomp(seccomp)?;
+        install_seccomp(seccomp, handoff)?;
     }
     Err(exec::execve(&prepared.path, &prepared.args, &prepared.env))
 }
 
-fn install_seccomp(f: Option<&Filter>) -> Result<()> {
+/// Install the filter; a listener goes to `handoff` at once, before any
+/// other syscall of ours could be one the agent must answer.
+fn install_seccomp(f: Option<&Filter>, handoff: Handoff) -> Result<()> {
     if let Some(f) = f {
-        crate::security::seccomp::install(f)?;
+        if let Some(listener) = crate::security::seccomp::install(f)? {
+            handoff(listener)?;
+        }
     }
     Ok(())
 }

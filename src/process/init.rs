@@ -305,7 +305,7 @@ fn wait_for_start_then_exec(
     if conn.read_exact(&mut go).is_err() {
         unsafe { libc::_exit(1) }
     }
-    let err = match finish_and_exec(l, state, prepared) {
+    let err = match finish_and_exec(l, state, prepared, &conn) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -313,7 +313,12 @@ fn wait_for_start_then_exec(
     unsafe { libc::_exit(1) }
 }
 
-fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Result<Infallible> {
+fn finish_and_exec(
+    l: &Launch,
+    state: &str,
+    prepared: Option<Prepared>,
+    conn: &UnixStream,
+) -> Result<Infallible> {
     let Some(prepared) = prepared else {
         return Err(Error::InvalidConfig(
             "config.json: process: not set, so there is nothing to start".into(),
@@ -329,5 +334,7 @@ fn finish_and_exec(l: &Launch, state: &str, prepared: Option<Prepared>) -> Resul
         state,
     )?;
     let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
-    finish::exec_process(p, l.seccomp, keep, &prepared)
+    // A seccomp listener goes back to `start` over its connection.
+    let handoff = |listener| crate::security::seccomp_agent::pass_back(conn, listener);
+    finish::exec_process(p, l.seccomp, keep, &prepared, &handoff)
 }

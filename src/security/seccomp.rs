@@ -480,11 +480,17 @@ fn entries(s: &LinuxSeccomp, default_ret: u32) -> Result<Vec<Entry<'_>>> {
             ));
         }
         let ret = action_ret(sc.action(), sc.errno_ret(), &format!("{field}.errnoRet"))?;
-        if sc.action() == Action::ScmpActNotify && sc.names().iter().any(|n| n == "write") {
-            return Err(invalid(
-                &format!("{field}.action"),
-                "SCMP_ACT_NOTIFY cannot be used for write: the init needs write to hand over the listener",
-            ));
+        if sc.action() == Action::ScmpActNotify {
+            if let Some(n) = sc
+                .names()
+                .iter()
+                .find(|n| matches!(n.as_str(), "write" | "sendmsg"))
+            {
+                return Err(invalid(
+                    &format!("{field}.action"),
+                    &format!("SCMP_ACT_NOTIFY cannot be used for {n}: the container's process passes the listener back with sendmsg (and reports errors with write) before the agent has it"),
+                ));
+            }
         }
         let mut conds = Vec::new();
         for (j, a) in sc.args().iter().flatten().enumerate() {
