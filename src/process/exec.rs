@@ -80,14 +80,18 @@ pub fn cloexec_from(first: u32) -> Result<()> {
     if rc == 0 {
         return Ok(());
     }
-    // Kernels before 5.11: walk /proc/self/fd.
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| Error::sys("list /proc/self/fd", e))?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd: &i32| fd >= first as i32)
-        .collect();
-    for fd in fds {
-        // SAFETY: setting a flag on an fd number.
+    // Kernels before 5.11: every fd number up to the fd limit. Not a
+    // listing of /proc/self/fd: this runs inside the container, whose
+    // /proc could be a fake that hides an fd.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we pass.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    let top = lim.rlim_cur.min(1 << 20) as i32;
+    for fd in first as i32..top {
+        // SAFETY: setting a flag on an fd number; a closed one just fails.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())

@@ -37,6 +37,18 @@ pub fn prepare(p: &Process, extra: &[(String, String)], cwd_field: &str) -> Resu
     }
     std::env::set_current_dir(p.cwd())
         .map_err(|e| Error::sys(format!("{cwd_field}: {}", p.cwd().display()), e))?;
+    // CVE-2024-21626: a cwd reached through a magic link (/proc/self/fd/N
+    // of an fd still open in berth) can lie outside the container's root;
+    // getcwd then fails ("unreachable"). Refuse it.
+    match std::env::current_dir() {
+        Ok(d) if d.is_absolute() => {}
+        _ => {
+            return Err(Error::InvalidConfig(format!(
+                "{cwd_field}: {} is outside the container's root",
+                p.cwd().display()
+            )))
+        }
+    }
     let env = exec::environment(p.env().as_deref().unwrap_or(&[]), p.user().uid(), extra);
     let args = p.args().clone().unwrap_or_default();
     let Some(prog) = args.first() else {

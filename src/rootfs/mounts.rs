@@ -84,6 +84,7 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
             "mounting over the container's root is not allowed".into(),
         ));
     }
+    check_proc_destination(&dest, &typ, bind)?;
 
     if (typ == "cgroup" || typ == "cgroup2") && !bind {
         return mount_cgroup(root, &dest, &opts, ctx);
@@ -147,6 +148,52 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         reresolve(root, &dest)?
     };
     finish(&handle, &opts)
+}
+
+/// Files under /proc that may be covered by a bind mount: what lxcfs
+/// provides (per-container views of the host's figures).
+const PROC_BIND_ALLOWED: &[&str] = &[
+    "proc/cpuinfo",
+    "proc/diskstats",
+    "proc/meminfo",
+    "proc/stat",
+    "proc/swaps",
+    "proc/uptime",
+    "proc/loadavg",
+    "proc/slabinfo",
+    "proc/sys/kernel/ns_last_pid",
+];
+
+/// Only procfs goes on /proc, and nothing goes under it but lxcfs's
+/// files: a fake /proc (or /proc/sys, /proc/self/attr, ...) over the real
+/// one could redirect what is written there (CVE-2019-16884,
+/// CVE-2019-19921). berth itself writes through a verified procfs handle;
+/// this keeps such a config from even starting.
+fn check_proc_destination(dest: &Path, typ: &str, bind: bool) -> Result<()> {
+    if dest == Path::new("proc") {
+        return if typ == "proc" && !bind {
+            Ok(())
+        } else {
+            Err(Error::Other(
+                "only a procfs (type proc) may be mounted on /proc".into(),
+            ))
+        };
+    }
+    if !dest.starts_with("proc") {
+        return Ok(());
+    }
+    if bind && PROC_BIND_ALLOWED.iter().any(|a| dest == Path::new(a)) {
+        return Ok(());
+    }
+    Err(Error::Other(format!(
+        "mounting over /{} is not allowed (under /proc only binds onto {} are)",
+        dest.display(),
+        PROC_BIND_ALLOWED
+            .iter()
+            .map(|a| format!("/{a}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 /// Propagation and recursive attributes, on the mount just made.
@@ -285,4 +332,23 @@ pub fn mount_cgroup(
             ..Default::default()
         },
     )
+}
+
+#[cfg(test)]
+mod proc_tests {
+    use super::check_proc_destination as check;
+    use std::path::Path;
+
+    #[test]
+    fn only_procfs_on_proc_and_lxcfs_binds_under_it() {
+        assert!(check(Path::new("proc"), "proc", false).is_ok());
+        assert!(check(Path::new("proc"), "tmpfs", false).is_err());
+        assert!(check(Path::new("proc"), "bind", true).is_err());
+        assert!(check(Path::new("proc/sys"), "bind", true).is_err());
+        assert!(check(Path::new("proc/self/attr"), "tmpfs", false).is_err());
+        assert!(check(Path::new("proc/meminfo"), "bind", true).is_ok());
+        assert!(check(Path::new("proc/meminfo"), "tmpfs", false).is_err());
+        assert!(check(Path::new("processes"), "tmpfs", false).is_ok());
+        assert!(check(Path::new("srv/proc"), "bind", true).is_ok());
+    }
 }
