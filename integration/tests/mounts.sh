@@ -254,3 +254,21 @@ test_mount_proc_on_symlink_refused() {
   assert_eq "$(ls -A "$T_TMP/target")" "" "the symlink's target"
   assert_nothing_left "$id" a
 }
+
+test_mount_tmpfs_copy_up() {
+  # tmpcopyup (Podman's --read-only tmpfs on /run, /tmp): the tmpfs starts
+  # with a copy of the directory it covers (files, dirs, symlinks, modes,
+  # owners); writes land in the tmpfs, not in the image.
+  make_bundle a sh -c 'cat /run/app/conf; stat -c "%a %u:%g" /run/app/conf; readlink /run/link; echo new >/run/app/new; ls /run/app | tr "\n" " "; grep " /run " /proc/self/mounts | cut -d" " -f3'
+  mkdir -p "$B/rootfs/run/app"
+  echo from-image >"$B/rootfs/run/app/conf"
+  chmod 604 "$B/rootfs/run/app/conf"
+  chown 12:34 "$B/rootfs/run/app/conf"
+  ln -s /run/app/conf "$B/rootfs/run/link"
+  add_mount "$B" /run tmpfs tmpfs rw,nosuid,nodev,tmpcopyup
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run (stderr: $ERR)"
+  assert_eq "$OUT" "$(printf 'from-image\n604 12:34\n/run/app/conf\nconf new tmpfs')" "the tmpfs's copy"
+  [ -e "$B/rootfs/run/app/new" ] && fail "a write went through to the image"
+  return 0
+}

@@ -2,6 +2,7 @@
 //! rootfs and mounted through an fd), /dev, pivot_root, and the masked and
 //! read-only paths. Runs in the container's init, in its mount namespace.
 
+pub mod copyup;
 pub mod devices;
 pub mod mounts;
 pub mod options;

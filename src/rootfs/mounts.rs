@@ -2,11 +2,13 @@
 //! are created and resolved with pathrs (no symlink can lead out of the
 //! rootfs), and every mount goes through the resolved fd.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
+
 use pathrs::flags::OpenFlags;
 use pathrs::Root;
 
@@ -125,6 +127,15 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
             }
         }
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
+        // tmpcopyup: keep a handle on the directory the tmpfs will cover.
+        let under = if opts.copy_up && typ == "tmpfs" {
+            Some(OwnedFd::from(
+                h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+                    .map_err(|e| pathrs_err(format!("open {}", dest.display()), e))?,
+            ))
+        } else {
+            None
+        };
         let data = match ctx.mount_label {
             Some(label) if crate::security::selinux::takes_mount_label(&typ) => {
                 crate::security::selinux::with_mount_label(&opts.data, label)
@@ -145,7 +156,15 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
             data.as_deref(),
         )
         .map_err(|e| Error::sys(format!("mount {typ}"), e))?;
-        reresolve(root, &dest)?
+        let top = reresolve(root, &dest)?;
+        if let Some(under) = under {
+            let fresh = OwnedFd::from(
+                top.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
+                    .map_err(|e| pathrs_err(format!("open {}", dest.display()), e))?,
+            );
+            super::copyup::copy_tree(&under, &fresh)?;
+        }
+        top
     };
     finish(&handle, &opts)
 }

@@ -28,6 +28,9 @@ pub struct MountOptions {
     pub attr_clr: u64,
     /// Everything else, passed to the filesystem as data.
     pub data: Vec<String>,
+    /// `tmpcopyup` (runc's and crun's extension, used by Podman): a tmpfs
+    /// starts with a copy of what the directory under it held.
+    pub copy_up: bool,
 }
 
 impl Default for MountOptions {
@@ -40,6 +43,7 @@ impl Default for MountOptions {
             attr_set: 0,
             attr_clr: 0,
             data: Vec::new(),
+            copy_up: false,
         }
     }
 }
@@ -148,6 +152,8 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
             return Err(format!(
                 "option {opt:?}: id-mapped mounts are not supported yet"
             ));
+        } else if opt == "tmpcopyup" {
+            o.copy_up = true;
         } else if opt.starts_with("x-") {
             // Userspace hints (x-systemd.*, ...) are for other tools.
         } else {

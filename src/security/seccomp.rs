@@ -600,10 +600,17 @@ fn warn_unknown_names(entries: &[Entry]) {
     for e in entries {
         for name in e.names {
             if ABIS.iter().all(|a| a.lookup(name).is_none()) && warned.insert(name.as_str()) {
-                logging::warn(&format!(
+                // To the --log file (engines keep it); never onto stderr,
+                // which `exec` shares with the process the engine shows.
+                let msg = format!(
                     "seccomp: unknown syscall {name:?} in linux.seccomp.syscalls[{}] is ignored",
                     e.index
-                ));
+                );
+                if logging::has_file() {
+                    logging::warn(&msg);
+                } else {
+                    logging::debug(&msg);
+                }
             }
         }
     }
