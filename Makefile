@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build static demo soak test test-unit test-integration test-vm bench install clean deps
+.PHONY: all build static demo soak test-engines test test-unit test-integration test-vm bench install clean deps
 
 all: build
 
@@ -40,6 +40,11 @@ test-vm: build
 # Unit tests, the end-to-end suite, the VM, then one closing total.
 test: deps build
 	@scripts/test-all.sh $(BERTH)
+
+# berth under Podman (installed from Debian's packages if missing), each
+# scenario also with runc as the control.
+test-engines: build
+	integration/engines/run.sh $(BERTH)
 
 # The fault-injection test in full (1,000 SIGKILL cycles; `make test` runs
 # 25) and the concurrency tests.

@@ -2,7 +2,8 @@
 # make test: the Rust tests (unit + tests/), the end-to-end suite in
 # integration/ on this host, the same suite plus the cgroup v2 tests in a
 # pure cgroup v2 VM (integration/vm/; BERTH_SKIP_VM=1 leaves it out, and
-# says so), then one closing `total: N passed, N failed` line.
+# says so), berth under Podman (integration/engines/), then one closing
+# `total: N passed, N failed` line.
 set -u
 berth=${1:-target/x86_64-unknown-linux-gnu/release/berth}
 cd "$(dirname "$0")/.."
@@ -36,6 +37,22 @@ else
     failed=$((failed + $(echo "$summary" | cut -d' ' -f5)))
   else
     echo "vm: no result from the VM"
+    failed=$((failed + 1))
+  fi
+fi
+
+# berth under Podman (integration/engines/; BERTH_SKIP_ENGINES=1 leaves it
+# out, and says so).
+if [ "${BERTH_SKIP_ENGINES:-0}" = 1 ]; then
+  echo "engines: skipped (BERTH_SKIP_ENGINES=1)"
+else
+  integration/engines/run.sh "$berth" 2>&1 | tee target/engines.log
+  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' target/engines.log | tail -1)
+  if [ -n "$summary" ]; then
+    passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$summary" | cut -d' ' -f3 | tr -d ,)))
+  else
+    echo "engines: no result"
     failed=$((failed + 1))
   fi
 fi
