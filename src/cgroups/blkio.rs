@@ -88,14 +88,21 @@ fn check_device(field: &str, major: i64, minor: i64) -> Result<()> {
     Ok(())
 }
 
+/// A weight of 0 means "not set": Docker sends `"weight": 0` for every
+/// container without --blkio-weight, and runc and crun leave the cgroup
+/// alone then.
+fn given(w: Option<u16>) -> Option<u16> {
+    w.filter(|&w| w != 0)
+}
+
 pub fn v1(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
     let mut out = Vec::new();
-    if let Some(w) = b.weight() {
+    if let Some(w) = given(b.weight()) {
         check_weight("blockIO.weight", w)?;
         let (file, _) = weight_files(probe, false, "blockIO.weight")?;
         out.push(Setting::new("blockIO.weight", file, w));
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = given(b.leaf_weight()) {
         check_weight("blockIO.leafWeight", w)?;
         if !probe.exists("blkio.leaf_weight") {
             return Err(unsupported(
@@ -109,7 +116,7 @@ pub fn v1(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
     for d in b.weight_device().iter().flatten() {
         let field = "blockIO.weightDevice";
         check_device(field, d.major(), d.minor())?;
-        if let Some(w) = d.weight() {
+        if let Some(w) = given(d.weight()) {
             check_weight(field, w)?;
             let (file, _) = weight_files(probe, false, field)?;
             out.push(Setting::new(
@@ -118,7 +125,7 @@ pub fn v1(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
                 format!("{}:{} {w}", d.major(), d.minor()),
             ));
         }
-        if let Some(w) = d.leaf_weight() {
+        if let Some(w) = given(d.leaf_weight()) {
             check_weight(field, w)?;
             if !probe.exists("blkio.leaf_weight_device") {
                 return Err(unsupported(
@@ -149,11 +156,11 @@ pub fn v1(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
 
 pub fn v2(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
     let mut out = Vec::new();
-    if b.leaf_weight().is_some()
+    if given(b.leaf_weight()).is_some()
         || b.weight_device()
             .iter()
             .flatten()
-            .any(|d| d.leaf_weight().is_some())
+            .any(|d| given(d.leaf_weight()).is_some())
     {
         return Err(unsupported(
             "blockIO.leafWeight",
@@ -168,7 +175,7 @@ pub fn v2(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
             u64::from(w)
         }
     };
-    if let Some(w) = b.weight() {
+    if let Some(w) = given(b.weight()) {
         check_weight("blockIO.weight", w)?;
         let (file, convert) = weight_files(probe, true, "blockIO.weight")?;
         out.push(Setting::new("blockIO.weight", file, weight(w, convert)));
@@ -176,7 +183,7 @@ pub fn v2(b: &LinuxBlockIo, probe: &dyn Probe) -> Result<Vec<Setting>> {
     for d in b.weight_device().iter().flatten() {
         let field = "blockIO.weightDevice";
         check_device(field, d.major(), d.minor())?;
-        if let Some(w) = d.weight() {
+        if let Some(w) = given(d.weight()) {
             check_weight(field, w)?;
             let (file, convert) = weight_files(probe, true, field)?;
             out.push(Setting::new(
@@ -275,6 +282,18 @@ mod tests {
         assert_eq!(v2(&sample(), &bfq).unwrap()[0].value, "500");
         assert_eq!(weight_to_v2(10), 1);
         assert_eq!(weight_to_v2(1000), 10000);
+    }
+
+    #[test]
+    fn zero_weight_means_unset_as_docker_sends_it() {
+        let cg = FakeCgroup::with(&[("io.weight", "default 100"), ("blkio.bfq.weight", "100")]);
+        let zero = LinuxBlockIoBuilder::default()
+            .weight(0u16)
+            .leaf_weight(0u16)
+            .build()
+            .unwrap();
+        assert!(v1(&zero, &cg).unwrap().is_empty());
+        assert!(v2(&zero, &cg).unwrap().is_empty());
     }
 
     #[test]
