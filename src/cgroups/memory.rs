@@ -13,8 +13,10 @@ use crate::error::Result;
 /// not pretend to apply them.
 fn refuse_kernel(m: &LinuxMemory) -> Result<()> {
     for (field, set) in [
-        ("memory.kernel", m.kernel().is_some()),
-        ("memory.kernelTCP", m.kernel_tcp().is_some()),
+        // 0 is "not set": dockerd's `update` sends every field, zeros
+        // included.
+        ("memory.kernel", m.kernel().is_some_and(|k| k != 0)),
+        ("memory.kernelTCP", m.kernel_tcp().is_some_and(|k| k != 0)),
     ] {
         if set {
             return Err(invalid(

@@ -31,8 +31,55 @@ fn parse(v: &Value, what: &str) -> Result<LinuxResources> {
         .map_err(|e| Error::InvalidConfig(format!("update: {what}: {e}")))
 }
 
+/// The fields where 0 (or "") means "leave as it is", as runc's update
+/// reads them: dockerd sends every field of the resources on each
+/// `docker update`, zeros for what the user did not give.
+const UNSET_WHEN_ZERO: &[(&str, &[&str])] = &[
+    (
+        "memory",
+        &["limit", "reservation", "swap", "kernel", "kernelTCP"],
+    ),
+    (
+        "cpu",
+        &[
+            "shares",
+            "quota",
+            "period",
+            "realtimeRuntime",
+            "realtimePeriod",
+            "cpus",
+            "mems",
+        ],
+    ),
+    ("blockIO", &["weight", "leafWeight"]),
+    ("pids", &["limit"]),
+];
+
+/// `delta` without the zero fields above, and without categories left
+/// empty by that.
+fn without_unset(delta: &Value) -> Value {
+    let mut out = delta.clone();
+    let Some(map) = out.as_object_mut() else {
+        return out;
+    };
+    for (cat, fields) in UNSET_WHEN_ZERO {
+        let Some(obj) = map.get_mut(*cat).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        obj.retain(|k, v| {
+            !(fields.contains(&k.as_str())
+                && (v.as_i64() == Some(0) || v.as_u64() == Some(0) || v.as_str() == Some("")))
+        });
+        if obj.is_empty() {
+            map.remove(*cat);
+        }
+    }
+    out
+}
+
 /// Apply `delta` (a `linux.resources` object) to container `id`.
 pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
+    let delta = &without_unset(delta);
     let Some(delta_map) = delta.as_object() else {
         return Err(Error::InvalidConfig(
             "update: resources must be a JSON object (linux.resources)".into(),
@@ -90,6 +137,19 @@ pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn zeros_from_docker_update_leave_fields_alone() {
+        let d = without_unset(&json!({
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "cpus": "", "mems": ""},
+            "blockIO": {"weight": 300},
+            "pids": {"limit": 0}
+        }));
+        assert_eq!(d, json!({"blockIO": {"weight": 300}}));
+        let d = without_unset(&json!({"memory": {"limit": 1048576, "swap": 0}}));
+        assert_eq!(d, json!({"memory": {"limit": 1048576}}));
+    }
 
     #[test]
     fn merges_key_by_key() {
