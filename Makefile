@@ -41,7 +41,7 @@ test-vm: build
 test: deps build
 	@scripts/test-all.sh $(BERTH)
 
-# berth under Podman (installed from Debian's packages if missing), each
+# berth under Podman, Docker and containerd (from Debian's packages), each
 # scenario also with runc as the control.
 test-engines: build
 	integration/engines/run.sh $(BERTH)
