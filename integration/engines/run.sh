@@ -54,7 +54,15 @@ cleanup() {
   [ -S "$work/docker.sock" ] && timeout 60 docker -H "unix://$work/docker.sock" rm -f $(docker -H "unix://$work/docker.sock" ps -aq 2>/dev/null) >/dev/null 2>&1
   podman --root "$work/root" --runroot "$work/runroot" --storage-driver vfs rm -af >/dev/null 2>&1
   stop_daemons
-  local h m
+  local h m p arg
+  # containerd's shims outlive it: whatever still names our work dir in its
+  # command line (shims, conmon) is ours to stop.
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" == "$$" ] || [ "${p#/proc/}" == "$BASHPID" ] && continue
+    while IFS= read -r -d '' arg; do
+      if [[ "$arg" == *"$work/"* ]]; then kill -9 "${p#/proc/}" 2>/dev/null; break; fi
+    done 2>/dev/null <"$p/cmdline"
+  done
   # Mounts the daemons left under the work dir (overlay/shm/netns).
   while read -r m; do umount -l "$m" 2>/dev/null; done < <(awk -v p="$work/" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
   for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
