@@ -17,6 +17,8 @@
 //!   conditions, flags; unknown names skipped with a warning);
 //! - `bpf.rs`: the BPF program;
 //! - `install.rs`: seccomp(2), and the probe of the flags this kernel takes;
+//! - `notify.rs`: a NOTIFY rule's listener, from the container's process
+//!   to the berth process on the host and on to `listenerPath`;
 //! - `tests/`: unit tests (config checks, the program on a BPF interpreter,
 //!   filters installed in forked children).
 //!
@@ -100,6 +102,7 @@ use crate::logging;
 mod abi;
 mod bpf;
 mod install;
+pub mod notify;
 mod rules;
 mod syscalls_aarch64;
 mod syscalls_x86_64;
