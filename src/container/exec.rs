@@ -178,5 +178,5 @@ pub(crate) fn seccomp_agent(
     saved: &crate::state::Saved,
 ) -> Option<crate::security::seccomp::notify::Agent> {
     let s = linux.and_then(|l| l.seccomp().as_ref())?;
-    crate::security::seccomp::notify::Agent::of(s, id, &saved.bundle, &saved.annotations)
+    crate::security::seccomp::notify::Agent::of(s, id, saved.pid, &saved.bundle, &saved.annotations)
 }

@@ -59,8 +59,17 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
                 .write_all(notify::DELIVERED)
                 .map_err(|e| Error::sys("tell the container's init", e))?,
             Err(e) => {
-                // The init gives up on any other answer and exits.
+                // The init gives up on any other answer and exits; kill it
+                // all the same, in case it is stuck in a notified call the
+                // agent (if it got the listener) does not answer.
                 let _ = conn.write_all(e.to_string().as_bytes());
+                if super::init_alive(&c.saved) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(c.saved.pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    super::wait_gone(&c.saved, std::time::Duration::from_secs(2));
+                }
                 return Err(e);
             }
         }

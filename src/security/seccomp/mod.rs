@@ -82,10 +82,11 @@
 //!   init still does (setgroups, setresuid, capset, prctl, close_range,
 //!   execve, ...).
 //! - With a NOTIFY rule, `install` returns the listener fd (close-on-exec).
-//!   The caller sends it with the container state to `listenerPath`. A
-//!   notified syscall made by the init itself blocks until the agent
-//!   answers; that is why NOTIFY on `write` or as the default action is
-//!   refused, as in runc.
+//!   The caller passes it on at once (notify.rs), with nothing but the
+//!   `sendmsg` that does so in between: a notified syscall made while the
+//!   listener is only in the process itself would never be answered. That
+//!   is why NOTIFY on `sendmsg` is refused, on `write` (the error report
+//!   after the hand-off) as in runc, and as the default action.
 //! - `berth exec` processes join the container with setns; they must
 //!   install the filter themselves, in the same place.
 //!
@@ -225,6 +226,17 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
             "linux.seccomp.listenerPath",
             "must be set when a rule uses SCMP_ACT_NOTIFY: the listener fd is sent there",
         ));
+    }
+    // The spec: listenerMetadata MUST NOT be set without listenerPath; a
+    // listenerPath without any NOTIFY rule is ignored.
+    if s.listener_metadata().is_some() && s.listener_path().is_none() {
+        return Err(invalid(
+            "linux.seccomp.listenerMetadata",
+            "is set but listenerPath is not: the metadata only goes to the agent at listenerPath",
+        ));
+    }
+    if !listener && s.listener_path().is_some() {
+        logging::debug("seccomp: listenerPath is ignored: no rule uses SCMP_ACT_NOTIFY");
     }
     let flags = seccomp_flags(s.flags().as_deref().unwrap_or_default(), listener);
     warn_unknown_names(&entries);

@@ -92,6 +92,25 @@ fn rejects_bad_configs_naming_the_field() {
     let e = err(json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
         {"names": ["getpid"], "action": "SCMP_ACT_NOTIFY"}]}));
     assert!(e.contains("linux.seccomp.listenerPath"), "{e}");
+    // The spec: listenerMetadata MUST NOT be set without listenerPath.
+    let e = err(
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "m", "syscalls": [
+        {"names": ["getpid"], "action": "SCMP_ACT_ERRNO"}]}),
+    );
+    assert!(e.contains("linux.seccomp.listenerMetadata"), "{e}");
+}
+
+#[test]
+fn listener_path_without_notify_is_ignored() {
+    // The spec: "If the SCMP_ACT_NOTIFY action is not used this value is
+    // ignored": no listener, no NEW_LISTENER flag.
+    let f = compile(&profile(
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "relative/and/absent",
+        "listenerMetadata": "m", "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO"}]}),
+    ))
+    .unwrap();
+    assert!(!f.needs_listener());
+    assert_eq!(f.flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER, 0);
 }
 
 #[test]
