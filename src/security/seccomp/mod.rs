@@ -1,11 +1,13 @@
 //! `linux.seccomp`: compile the config into a classic BPF program and
 //! install it with seccomp(2).
 //!
-//! berth generates the BPF itself. seccompiler (already a dependency) has no
-//! `SECCOMP_RET_USER_NOTIF`, filters one architecture only and keeps its
-//! syscall tables private; libseccomp would mean linking C. The generator
-//! is small: a back-to-front assembler, a binary search over syscall
-//! numbers, and 64-bit argument tests done as two 32-bit compares.
+//! berth generates the BPF itself. seccompiler has one match action per
+//! filter, no `SECCOMP_RET_USER_NOTIF`, one architecture per filter (a
+//! stack of them would kill every other ABI) and keeps its syscall tables
+//! private; libseccomp would mean linking C. The generator is small: a
+//! back-to-front assembler, a binary search over syscall numbers, and
+//! 64-bit argument tests done as two 32-bit compares. seccompiler serves
+//! as an independent oracle for it in the unit tests (tests/oracle.rs).
 //!
 //! # Files
 //!
@@ -20,6 +22,7 @@
 //! - `notify.rs`: a NOTIFY rule's listener, from the container's process
 //!   to the berth process on the host and on to `listenerPath`;
 //! - `tests/`: unit tests (config checks, the program on a BPF interpreter,
+//!   checked against seccompiler's where both can express a profile,
 //!   filters installed in forked children).
 //!
 //! # What the program does

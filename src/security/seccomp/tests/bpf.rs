@@ -138,30 +138,6 @@ fn rule_precedence_follows_runc() {
     assert_eq!(eval(&f, n, "getgid", a(0, 0)), errno(16));
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Values near the interesting edges of `v`, or anything.
-    fn near(&mut self, v: u64) -> u64 {
-        let r = self.next();
-        match r % 8 {
-            0 => v,
-            1 => v.wrapping_add(1),
-            2 => v.wrapping_sub(1),
-            3 => v ^ (1 << ((r >> 8) % 64)),
-            4 => (v & 0xffff_ffff_0000_0000) | (r >> 32),
-            5 => (v & 0xffff_ffff) | (r << 32),
-            6 => [0, 1, 0xffff_ffff, 1 << 32, u64::MAX][(r >> 8) as usize % 5],
-            _ => r,
-        }
-    }
-}
-
 fn reference(op: Op, v: u64, v2: u64, arg: u64, bits32: bool) -> bool {
     let cut = |x: u64| if bits32 { x & 0xffff_ffff } else { x };
     let (v, v2, arg) = (cut(v), cut(v2), cut(arg));

@@ -4,6 +4,7 @@
 
 mod bpf;
 mod kernel;
+mod oracle;
 mod rules;
 
 use super::abi::*;
@@ -87,4 +88,29 @@ fn run_bpf(p: &[libc::sock_filter], audit: u32, nr: u32, args: [u64; 6]) -> u32 
 
 fn eval(f: &Filter, abi: &Abi, name: &str, args: [u64; 6]) -> u32 {
     run_bpf(&f.program, abi.audit, nr(abi, name), args)
+}
+
+/// xorshift64: reproducible pseudo-random test inputs.
+pub(super) struct Rng(pub(super) u64);
+impl Rng {
+    pub(super) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Values near the interesting edges of `v`, or anything.
+    pub(super) fn near(&mut self, v: u64) -> u64 {
+        let r = self.next();
+        match r % 8 {
+            0 => v,
+            1 => v.wrapping_add(1),
+            2 => v.wrapping_sub(1),
+            3 => v ^ (1 << ((r >> 8) % 64)),
+            4 => (v & 0xffff_ffff_0000_0000) | (r >> 32),
+            5 => (v & 0xffff_ffff) | (r << 32),
+            6 => [0, 1, 0xffff_ffff, 1 << 32, u64::MAX][(r >> 8) as usize % 5],
+            _ => r,
+        }
+    }
 }
