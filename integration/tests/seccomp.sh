@@ -317,6 +317,25 @@ test_seccomp_notify_run_unreachable_agent() {
   assert_contains "$ERR" "refused" "and why"
   [ -e "$B/host/ran" ] && fail "the process ran without its agent"
   assert_nothing_left "$id" a stale-marker
+  # exec in a running container whose agent has died since (its socket
+  # stays): exec fails naming the field, and its process is gone.
+  start_agent "$T_TMP/agent.sock" "$T_TMP/agent.log"
+  make_bundle e sleep 1000
+  notify_cfg "$B" "$T_TMP/agent.sock" "" mkdir mkdirat
+  id=$(cid e)
+  must_create "$B" "$id"
+  must_start "$id"
+  kill -9 "$AGENT"
+  wait "$AGENT" 2>/dev/null
+  [ -S "$T_TMP/agent.sock" ] || fail "the dead agent's socket is gone"
+  bcmd exec "$id" sh -c 'echo RAN >/host/ran-exec'
+  assert_rc 255 "exec with an unreachable agent"
+  assert_contains "$ERR" "linux.seccomp.listenerPath" "exec's error names the field"
+  assert_contains "$ERR" "refused" "and why"
+  [ -e "$B/host/ran-exec" ] && fail "the exec'd process ran without its agent"
+  local procs
+  procs=$(cg_procs e) || fail "no cgroup for the container"
+  assert_eq "$(wc -l <"$procs")" 1 "processes in the container's cgroup (the init only)"
 }
 
 test_seccomp_notify_config_errors() {
