@@ -160,7 +160,7 @@ pub(crate) fn seccomp_filter(
     };
     let f = crate::security::seccomp::compile(s)?;
     if f.needs_listener() {
-        crate::security::seccomp_agent::check(s)?;
+        crate::security::seccomp::notify::check(s)?;
     }
     Ok(Some(f))
 }

@@ -176,7 +176,7 @@ pub(crate) fn seccomp_agent(
     linux: Option<&oci_spec::runtime::Linux>,
     id: &str,
     saved: &crate::state::Saved,
-) -> Option<crate::security::seccomp_agent::Agent> {
+) -> Option<crate::security::seccomp::notify::Agent> {
     let s = linux.and_then(|l| l.seccomp().as_ref())?;
-    crate::security::seccomp_agent::Agent::of(s, id, &saved.bundle, &saved.annotations)
+    crate::security::seccomp::notify::Agent::of(s, id, saved.pid, &saved.bundle, &saved.annotations)
 }

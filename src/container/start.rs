@@ -8,7 +8,7 @@ use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixA
 
 use super::{hook_state, Container, Status};
 use crate::error::{Error, Result};
-use crate::security::seccomp_agent;
+use crate::security::seccomp::notify;
 use crate::state::{Root, START_SOCKET};
 
 pub fn start(root: &Root, id: &str) -> Result<()> {
@@ -41,11 +41,11 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     // listener for the agent. One record per recv (SOCK_SEQPACKET).
     let spec = c.dir.config()?;
     loop {
-        let (record, fd) = seccomp_agent::recv_record(&conn)?;
+        let (record, fd) = notify::recv_record(&conn)?;
         if record.is_empty() {
             break;
         }
-        if record.as_slice() != seccomp_agent::LISTENER_RECORD {
+        if record.as_slice() != notify::LISTENER_RECORD {
             return Err(Error::Other(String::from_utf8_lossy(&record).into_owned()));
         }
         let delivered = match (fd, super::exec::seccomp_agent(spec.linux().as_ref(), id, &c.saved)) {
@@ -56,11 +56,20 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         };
         match delivered {
             Ok(()) => conn
-                .write_all(seccomp_agent::DELIVERED)
+                .write_all(notify::DELIVERED)
                 .map_err(|e| Error::sys("tell the container's init", e))?,
             Err(e) => {
-                // The init gives up on any other answer and exits.
+                // The init gives up on any other answer and exits; kill it
+                // all the same, in case it is stuck in a notified call the
+                // agent (if it got the listener) does not answer.
                 let _ = conn.write_all(e.to_string().as_bytes());
+                if super::init_alive(&c.saved) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(c.saved.pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    super::wait_gone(&c.saved, std::time::Duration::from_secs(2));
+                }
                 return Err(e);
             }
         }

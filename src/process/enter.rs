@@ -37,7 +37,7 @@ pub struct Enter<'a> {
     /// The container's `linux.seccomp`, compiled by the runtime.
     pub seccomp: Option<&'a Filter>,
     /// Where a seccomp listener goes (a NOTIFY rule).
-    pub agent: Option<&'a crate::security::seccomp_agent::Agent>,
+    pub agent: Option<&'a crate::security::seccomp::notify::Agent>,
     /// fds 3..3+n passed on.
     pub preserve_fds: u32,
     /// Make a pty and send its master back.

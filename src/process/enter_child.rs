@@ -23,6 +23,7 @@ use super::channel::{Channel, Msg};
 use super::enter::Enter;
 use super::{finish, pty, setup, STEP_TIMEOUT};
 use crate::error::{Error, Result};
+use crate::security::seccomp::notify;
 
 pub fn run(e: &Enter, chan: Channel) -> ! {
     let err = match steps(e, &chan) {
@@ -68,10 +69,14 @@ fn steps(e: &Enter, chan: &Channel) -> Result<Infallible> {
     chan.send(&Msg::Ready)?;
     prctl(libc::PR_SET_PDEATHSIG, 0);
     // A seccomp listener goes back to the runtime, which gives it to the
-    // agent; the process waits for that before its next syscall.
+    // agent; the process waits for that before going on. The record is
+    // made now: right after seccomp(2) nothing may allocate (notify.rs).
+    let record = serde_json::to_vec(&Msg::SeccompListener)
+        .map_err(|err| Error::Other(format!("encode a message: {err}")))?;
     let handoff = |listener: std::os::fd::OwnedFd| {
-        chan.send_with_fd(&Msg::SeccompListener, Some(listener.as_raw_fd()))?;
+        let sent = notify::send_fd(chan.raw(), &record, listener.as_raw_fd());
         drop(listener);
+        sent.map_err(|err| Error::sys("pass the seccomp listener to the runtime", err))?;
         chan.expect(Msg::ListenerDelivered, STEP_TIMEOUT)
     };
     finish::exec_process(e.process, e.seccomp, e.preserve_fds, &prepared, &handoff)

@@ -335,6 +335,6 @@ fn finish_and_exec(
     )?;
     let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
     // A seccomp listener goes back to `start` over its connection.
-    let handoff = |listener| crate::security::seccomp_agent::pass_back(conn, listener);
+    let handoff = |listener| crate::security::seccomp::notify::pass_back(conn, listener);
     finish::exec_process(p, l.seccomp, keep, &prepared, &handoff)
 }

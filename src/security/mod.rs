@@ -6,7 +6,6 @@ pub mod apparmor;
 pub mod caps;
 pub mod procattr;
 pub mod seccomp;
-pub mod seccomp_agent;
 pub mod selinux;
 
 use oci_spec::runtime::Process;

@@ -13,7 +13,7 @@
 // syscall tables: since Linux 5.1 every new syscall has the same number on
 // all architectures.
 //
-// Sorted by name: `lookup` in seccomp.rs binary-searches this table.
+// Sorted by name: `lookup` in abi.rs binary-searches this table.
 
 /// aarch64 (AUDIT_ARCH_AARCH64), from asm-generic/unistd.h.
 pub(super) static AARCH64: &[(&str, u32)] = &[

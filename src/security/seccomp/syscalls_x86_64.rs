@@ -11,7 +11,7 @@
 // by the generator from the kernel's syscall tables: since Linux 5.1 every
 // new syscall has the same number on all architectures (x32 adds bit 30).
 //
-// Sorted by name: `lookup` in seccomp.rs binary-searches these tables.
+// Sorted by name: `lookup` in abi.rs binary-searches these tables.
 
 /// x86_64 (AUDIT_ARCH_X86_64), from unistd_64.h.
 pub(super) static X86_64: &[(&str, u32)] = &[
