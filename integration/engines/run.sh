@@ -112,20 +112,32 @@ docker -H "unix://$work/docker.sock" import "$work/busybox.tar" berth-busybox:te
 
 # Each runtime's result per engine and scenario.
 declare -A RESULT
-for engine in podman docker containerd; do
+# ENGINE_ONLY="containerd" (say) runs one engine's scenarios, for work on them.
+for engine in ${ENGINE_ONLY:-podman docker containerd}; do
   for rt in berth runc; do
     case $rt in berth) bin=$berth name=berth ;; runc) bin=$runc_bin name=runc-control ;; esac
     [ -n "$bin" ] || continue
     while read -r scen status detail; do
       RESULT["$engine/$scen/$rt"]="$status $detail"
     done < <(ENGINE_WORK=$work ENGINE_RUNTIME=$bin ENGINE_RT_NAME=$name CGPARENT=$CGPARENT bash "$here/$engine.sh")
+    # The runtime leaves the shared rootfs as it found it: no mount on or
+    # under it, every file still there.
+    left=$(awk -v p="$work/rootfs" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo)
+    if [ -z "$left" ] && [ -e "$work/rootfs/bin/busybox" ]; then
+      RESULT["$engine/rootfs-untouched/$rt"]="ok"
+    else
+      RESULT["$engine/rootfs-untouched/$rt"]="FAIL mounts left: [$(echo $left)] busybox: $(ls "$work/rootfs/bin/busybox" 2>&1)"
+    fi
   done
 done
 
 pass=0 fail=0 both=0 runc_pass=0
-lines=()
+lines=() runc_lines=()
 for key in "${!RESULT[@]}"; do
-  [[ $key == */runc ]] && { [[ ${RESULT[$key]} == ok* ]] && runc_pass=$((runc_pass + 1)); continue; }
+  if [[ $key == */runc ]]; then
+    if [[ ${RESULT[$key]} == ok* ]]; then runc_pass=$((runc_pass + 1)); else runc_lines+=("runc-control ${key%/runc}: ${RESULT[$key]}"); fi
+    continue
+  fi
   scen=${key%/berth}
   read -r st detail <<<"${RESULT[$key]}"
   read -r rst _ <<<"${RESULT[$scen/runc]:-none}"
@@ -141,6 +153,7 @@ for key in "${!RESULT[@]}"; do
   fi
 done
 printf '%s\n' "${lines[@]}" | sort
+[ ${#runc_lines[@]} = 0 ] || printf '%s\n' "${runc_lines[@]}" | sort
 echo "runc (control): $runc_pass passed"
 echo "$pass passed, $fail failed, $both failing with runc too"
 [ "$fail" = 0 ]
