@@ -65,16 +65,30 @@ cid; check bad-command "$(t "${R[@]}" --cgroup "$(cg)" "$ROOTFS" "$id" /no/such/
 cid; out=$(t "${R[@]}" --runc-systemd-cgroup --cgroup "system.slice:berth-engines:$id" "$ROOTFS" "$id" echo hi)
 check systemd-cgroup-refused "$(grep -qi 'systemd' <<<"$out" && ! grep -qx hi <<<"$out" && echo refused)" "refused"
 t container delete "$id" >/dev/null
-# A task left running: a signal reaches it, exec with a tty.
+# ctr gives a task a network namespace of its own and no interface but lo
+# (no CNI); --net-host shares the host's.
+cid; check network-none "$(t "${R[@]}" --cgroup "$(cg)" "$ROOTFS" "$id" sh -c 'grep -c : /proc/net/dev')" "1"
+cid; check net-host "$(t "${R[@]}" --cgroup "$(cg)" --net-host "$ROOTFS" "$id" sh -c 'grep -c : /proc/net/dev')" "$(grep -c : /proc/net/dev)"
+cid; check no-pivot "$(t "${R[@]}" --cgroup "$(cg)" --no-pivot "$ROOTFS" "$id" echo hi)" "hi"
+cid; check device "$(t "${R[@]}" --cgroup "$(cg)" --device /dev/fuse "$ROOTFS" "$id" sh -c '[ -c /dev/fuse ] && echo chr')" "chr"
+# A profile of the user's own (--seccomp-profile): uname fails with EPERM,
+# which busybox's hostname shows as "?"; the rest runs.
+printf '%s' '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}' >"$ENGINE_WORK/ctr-seccomp.json"
+# Without the profile the same command prints the host's name (ctr sets none).
+cid; check seccomp-profile-control "$(t "${R[@]}" --cgroup "$(cg)" "$ROOTFS" "$id" sh -c 'hostname; echo still-runs' | tr '\n' ' ')" "$(hostname) still-runs "
+cid; check seccomp-profile "$(t "${R[@]}" --cgroup "$(cg)" --seccomp --seccomp-profile "$ENGINE_WORK/ctr-seccomp.json" "$ROOTFS" "$id" sh -c 'hostname; echo still-runs' | tr '\n' ' ')" "? still-runs "
+# A task left running: a signal reaches it, exec with a tty, and the
+# default kill (SIGTERM) stops it.
 cid
 timeout 60 "${C[@]}" run -d --runc-binary "$ENGINE_RUNTIME" --env PATH=/bin --cgroup "$(cg)" --rootfs "$ROOTFS" "$id" \
-  sh -c 'trap "echo got-usr1 >/tmp/usr1" USR1; while :; do sleep 0.2; done' >/dev/null 2>&1
+  sh -c 'trap "echo got-usr1 >/tmp/usr1" USR1; trap "exit 3" TERM; while :; do sleep 0.2; done' >/dev/null 2>&1
 sleep 0.5
 t task kill -s SIGUSR1 "$id" >/dev/null
 sleep 0.6
 check signal "$(t task exec --exec-id e2 "$id" cat /tmp/usr1)" "got-usr1"
 check exec-tty "$(timeout 60 script -qc "$(printf '%q ' "${C[@]}" task exec -t --exec-id e3 "$id" sh -c 'tty >/dev/null && echo is-tty')" /dev/null </dev/null 2>&1 | tr -d '\r' | grep -o is-tty | tail -1)" "is-tty"
-t task kill -s SIGKILL "$id" >/dev/null
-sleep 1
+t task kill "$id" >/dev/null
+for _ in $(seq 50); do [ "$(t task ls | awk -v id="$id" '$1 == id {print $3}')" = STOPPED ] && break; sleep 0.2; done
+check stop "$(t task ls | awk -v id="$id" '$1 == id {print $3}')" "STOPPED"
 t task delete "$id" >/dev/null
 t container delete "$id" >/dev/null
