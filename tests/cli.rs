@@ -113,6 +113,43 @@ fn features_reports_what_is_supported() {
         .contains(&"time".into()));
 }
 
+/// Engines read `features` with the runtime-spec's own types: the output
+/// must parse as oci-spec's `Features` and say nothing those types drop
+/// (a field they do not know, or of the wrong type, would not round-trip).
+#[test]
+fn features_parse_as_the_runtime_spec_types() {
+    let t = Tmp::new("features-typed");
+    let o = berth(&t.0, &["features"]);
+    assert!(o.status.success());
+    let raw: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let typed: oci_spec::runtime::Features = serde_json::from_slice(&o.stdout).unwrap();
+    let mut lost = Vec::new();
+    differences("", &raw, &serde_json::to_value(&typed).unwrap(), &mut lost);
+    assert!(lost.is_empty(), "not as the spec's types read it: {lost:?}");
+}
+
+/// The paths under which `a` and `b` differ.
+fn differences(at: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value::Object;
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            for (k, v) in x {
+                let path = format!("{at}.{k}");
+                match y.get(k) {
+                    Some(w) => differences(&path, v, w, out),
+                    None => out.push(format!("{path} dropped")),
+                }
+            }
+            // An absent optional field comes back as null: not a change.
+            for k in y.keys().filter(|k| !x.contains_key(*k) && !y[*k].is_null()) {
+                out.push(format!("{at}.{k} added as {}", y[k]));
+            }
+        }
+        _ if a != b => out.push(format!("{at}: {a} became {b}")),
+        _ => {}
+    }
+}
+
 #[test]
 fn unknown_id_is_an_error_for_every_command() {
     let t = Tmp::new("unknown");
