@@ -55,6 +55,32 @@ test_escape_overwrite_berth_through_proc_exe() {
 # The open fds of the shell, without opening one to look.
 OPEN_FDS='for f in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do [ -e /proc/$$/fd/$f ] && printf "%s " $f; done; echo'
 
+test_escape_overwrite_berth_at_execve() {
+  # CVE-2019-5736 at the last moment berth's code runs in the container:
+  # the container's execve (the init's at start, an exec'd process's) goes
+  # to a seccomp agent (seccomp.sh's), which holds it and, as root on the
+  # host, tries to append to the caller's /proc/PID/exe. The caller is
+  # still berth, so that exe must be the sealed memfd.
+  own_berth
+  start_agent "$T_TMP/agent.sock" "$T_TMP/agent.log"
+  make_bundle a sleep 1000
+  notify_cfg "$B" "$T_TMP/agent.sock" "" execve execveat
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  bcmd start "$id"
+  assert_rc 0 "start (stderr: $ERR)"
+  bcmd exec "$id" true
+  assert_rc 0 "exec (stderr: $ERR)"
+  assert_eq "$(wc -l <"$T_TMP/agent.log.exe")" 2 "execve calls the agent held (start, exec): $(cat "$T_TMP/agent.log.exe")"
+  local line
+  while read -r line; do
+    assert_contains "$line" "memfd:" "the exe of berth's process at execve"
+    assert_contains "$line" " refused" "an append to that exe"
+  done <"$T_TMP/agent.log.exe"
+  assert_berth_intact
+}
+
 test_escape_host_fds_do_not_leak() {
   # fds the caller has open (without --preserve-fds) and berth's own never
   # reach the container: run, create/start and exec list only 0, 1, 2.

@@ -86,18 +86,23 @@ test_seccomp_without_no_new_privs() {
 # asks ("answer=N": errno N; "answer=0": success, without making the
 # directory; default EOPNOTSUPP); any other notified call goes on
 # (SECCOMP_USER_NOTIF_FLAG_CONTINUE). Every notified call's number goes to
-# LOG.calls. Sets AGENT (its pid, killed by the test's clean-up).
+# LOG.calls. While it holds a notified execve/execveat it tries, as root on
+# the host, to append to the caller's /proc/PID/exe and writes "EXE
+# refused|WROTE" to LOG.exe (CVE-2019-5736 at the last moment berth's own
+# code runs in the container). Sets AGENT (its pid, killed by the test's
+# clean-up).
 start_agent() {
   local sock=$1 log=$2
   # python itself in the background (not the `py` function, whose
   # subshell would be what a kill reaches).
   "$PY" -S - "$sock" "$log" <<'AGENT' &
-import array, fcntl, json, socket, struct, sys, threading
+import array, fcntl, json, os, socket, struct, sys, threading
 sock_path, log = sys.argv[1], sys.argv[2]
 NOTIF_RECV = 0xC0502100  # _IOWR('!', 0, struct seccomp_notif): 80 bytes
 NOTIF_SEND = 0xC0182101  # _IOWR('!', 1, struct seccomp_notif_resp): 24 bytes
 FLAG_CONTINUE = 1
 MKDIR = {83, 258}
+EXECVE = {59, 322}
 lock = threading.Lock()
 def record(path, line):
     with lock, open(path, "a") as f:
@@ -126,6 +131,18 @@ def serve(conn):
             return  # every filtered process is gone
         notif_id, pid, flags, nr = struct.unpack_from("=QIIi", buf)
         record(log + ".calls", str(nr))
+        if nr in EXECVE:
+            try:
+                exe = os.readlink("/proc/%d/exe" % pid)
+            except OSError as e:
+                exe = "unreadable-%d" % e.errno
+            try:
+                with open("/proc/%d/exe" % pid, "ab") as f:
+                    f.write(b"pwned")
+                wrote = "WROTE"
+            except OSError:
+                wrote = "refused"
+            record(log + ".exe", exe.split()[0] + " " + wrote)
         if nr in MKDIR:
             resp = struct.pack("=QqiI", notif_id, 0, -answer, 0)
         else:
