@@ -197,3 +197,20 @@ test_cgroup_bad_values_leave_nothing() {
     expect_create_fails "$B" "$(cid "b$n")" "b$n" badval-marker "linux.resources.${case%%|*}"
   done
 }
+
+test_cgroup_every_hierarchy_joined() {
+  # The init and an exec'd process move themselves into the container's
+  # cgroup (a thread writing "0" to `tasks` on v1; clone3 into the
+  # cgroup2 directory, on a hybrid host's unified hierarchy too): every
+  # hierarchy mounted on the host lists them under the cgroupsPath.
+  exec_sleeper a
+  local want="$T_CG/a" n
+  bexec "$ID" cat /proc/self/cgroup
+  assert_rc 0 "exec (stderr: $ERR)"
+  n=$(cg_roots | wc -l)
+  [ "$n" -gt 0 ] || fail "no cgroup hierarchy mounted"
+  assert_eq "$(grep -c ":$want\$" "/proc/$INIT/cgroup")" "$n" "hierarchies listing the init under $want: $(tr '\n' ' ' <"/proc/$INIT/cgroup")"
+  # From inside, with its own cgroup namespace, the exec'd process sees
+  # its cgroup as the namespace's root in each.
+  assert_eq "$(grep -c ':/$' <<<"$OUT")" "$n" "hierarchies listing the exec'd process at its namespace root: $(tr '\n' ' ' <<<"$OUT")"
+}

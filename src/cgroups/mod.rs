@@ -55,12 +55,13 @@ pub struct Placement {
 pub trait Manager {
     /// Make the cgroup directories.
     fn create(&self) -> Result<()>;
-    /// Move a process into the cgroup.
-    fn add(&self, pid: i32) -> Result<()>;
-    /// A cgroup2 directory to clone a child straight into (clone3
-    /// CLONE_INTO_CGROUP): only where that one directory is the whole
-    /// placement (pure v2); None otherwise, and the child is moved with
-    /// `add`.
+    /// Move the calling process into the cgroup. It must be
+    /// single-threaded and still in the runtime's user and cgroup
+    /// namespaces; `placed`: clone3 already put it in the cgroup2
+    /// directory of `clone_target`.
+    fn join_self(&self, placed: bool) -> Result<()>;
+    /// The cgroup2 directory to clone a child straight into (clone3
+    /// CLONE_INTO_CGROUP): pure v2's, or a hybrid host's unified one.
     fn clone_target(&self) -> Option<std::fs::File> {
         None
     }

@@ -21,6 +21,16 @@ impl V2 {
     }
 }
 
+/// A cgroup2 directory, for clone3's CLONE_INTO_CGROUP.
+pub(super) fn open_dir(dir: &Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .ok()
+}
+
 impl Manager for V2 {
     fn create(&self) -> Result<()> {
         mkdir_all(self.dir()?)?;
@@ -28,16 +38,14 @@ impl Manager for V2 {
     }
 
     fn clone_target(&self) -> Option<std::fs::File> {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(self.dir.as_ref()?)
-            .ok()
+        open_dir(self.dir.as_ref()?)
     }
 
-    fn add(&self, pid: i32) -> Result<()> {
-        write(&self.dir()?.join("cgroup.procs"), &pid.to_string())
+    fn join_self(&self, placed: bool) -> Result<()> {
+        if placed {
+            return Ok(());
+        }
+        write(&self.dir()?.join("cgroup.procs"), "0")
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {

@@ -76,11 +76,11 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
     if pid == 0 {
         drop(parent);
         drop(for_children);
-        enter_child::run(e, child);
+        enter_child::run(e, child, cgroup, placed);
     }
     let restored = for_children.restore();
     drop(child);
-    let res = restored.and_then(|()| drive(e, &parent, cgroup, pid, placed));
+    let res = restored.and_then(|()| drive(e, &parent, pid));
     if res.is_err() {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
@@ -100,16 +100,7 @@ fn clone_error(e: Error) -> Error {
     }
 }
 
-fn drive(
-    e: &Enter,
-    chan: &Channel,
-    cgroup: &dyn Manager,
-    child: i32,
-    placed: bool,
-) -> Result<Entered> {
-    if !placed {
-        cgroup.add(child)?;
-    }
+fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
     if let Some(adj) = e.process.oom_score_adj() {
         super::setup::write_oom_score_adj(child, adj)?;
     }

@@ -22,11 +22,12 @@ use std::os::fd::AsRawFd;
 use super::channel::{Channel, Msg};
 use super::enter::Enter;
 use super::{finish, pty, setup, STEP_TIMEOUT};
+use crate::cgroups::Manager;
 use crate::error::{Error, Result};
 use crate::security::seccomp::notify;
 
-pub fn run(e: &Enter, chan: Channel) -> ! {
-    let err = match steps(e, &chan) {
+pub fn run(e: &Enter, chan: Channel, cgroup: &dyn Manager, placed: bool) -> ! {
+    let err = match steps(e, &chan, cgroup, placed) {
         Ok(never) => match never {},
         Err(err) => err,
     };
@@ -42,12 +43,15 @@ fn prctl(op: libc::c_int, arg: libc::c_ulong) {
     unsafe { libc::prctl(op, arg, 0, 0, 0) };
 }
 
-fn steps(e: &Enter, chan: &Channel) -> Result<Infallible> {
+fn steps(e: &Enter, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Result<Infallible> {
     // SAFETY: closing our copy of the runtime's lock fd (a flock lives as
     // long as any copy of the fd).
     unsafe { libc::close(e.lock_fd) };
     // Until the runtime has seen us exec, we die with it.
     prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    // Into the container's cgroup by itself, before joining any of its
+    // namespaces (see init's steps).
+    cgroup.join_self(placed)?;
     chan.expect(Msg::Go, STEP_TIMEOUT)?;
 
     e.plan.join_all()?;

@@ -27,12 +27,13 @@ use oci_spec::runtime::{LinuxNamespaceType as T, Process};
 use super::channel::{Channel, Msg};
 use super::finish::{self, Prepared};
 use super::{pty, setup, Launch, STEP_TIMEOUT};
+use crate::cgroups::Manager;
 use crate::error::{Error, Result};
 use crate::namespaces;
 use crate::rootfs::{self, devices, mounts, paths, pivot};
 
-pub fn run(l: &Launch, chan: Channel) -> ! {
-    let err = match steps(l, &chan) {
+pub fn run(l: &Launch, chan: Channel, cgroup: &dyn Manager, placed: bool) -> ! {
+    let err = match steps(l, &chan, cgroup, placed) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -48,12 +49,16 @@ fn prctl(op: libc::c_int, arg: libc::c_ulong) {
     unsafe { libc::prctl(op, arg, 0, 0, 0) };
 }
 
-fn steps(l: &Launch, chan: &Channel) -> Result<Infallible> {
+fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Result<Infallible> {
     // SAFETY: closing our copy of the runtime's lock fd.
     unsafe { libc::close(l.lock_fd) };
     prctl(libc::PR_SET_DUMPABLE, 0);
     // Until create has finished, the init dies with the runtime.
     prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+    // Into the cgroup first, by itself (cheap on v1, see join_self), while
+    // still single-threaded and in the runtime's user and cgroup
+    // namespaces: before any join, unshare or fork.
+    cgroup.join_self(placed)?;
     chan.expect(Msg::Go, STEP_TIMEOUT)?;
     // SAFETY: umask has no failure mode.
     unsafe { libc::umask(0) };

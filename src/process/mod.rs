@@ -199,7 +199,7 @@ pub fn launch(
         // The init keeps the namespaces it was cloned into.
         drop(parent);
         drop(for_children);
-        init::run(l, child);
+        init::run(l, child, cgroup, placed);
     }
     let restored = for_children.restore();
     drop(child);
@@ -209,8 +209,7 @@ pub fn launch(
             "init {pid} born in its cgroup (CLONE_INTO_CGROUP)"
         ));
     }
-    let res =
-        restored.and_then(|()| drive(l, &parent, cgroup, pid, placed, &mut init_pid, hook_state));
+    let res = restored.and_then(|()| drive(l, &parent, cgroup, pid, &mut init_pid, hook_state));
     if res.is_err() {
         let _ = kill(Pid::from_raw(init_pid), Signal::SIGKILL);
         if init_pid != pid {
@@ -226,13 +225,9 @@ fn drive(
     chan: &Channel,
     cgroup: &dyn Manager,
     child: i32,
-    placed: bool,
     init_pid: &mut i32,
     hook_state: &dyn Fn(i32) -> String,
 ) -> Result<Launched> {
-    if !placed {
-        cgroup.add(child)?;
-    }
     if let Some(adj) = l.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
         // Inherited by the init's fork, if there is one.
         self::setup::write_oom_score_adj(child, adj)?;
