@@ -17,21 +17,43 @@ assert_berth_intact() {
   assert_eq "$(sha256sum <"$BERTH")" "$BERTH_SUM" "sha256 of the berth binary after the attack"
 }
 
+# assert_exe_sealed PID WHAT: PID's exe is not the host's berth but its
+# read-only overlayfs view (the default where the kernel has overlayfs)
+# or a sealed memfd copy (BERTH_EXE_SEAL=memfd, or no overlayfs).
+assert_exe_sealed() {
+  local exe
+  exe=$(readlink "/proc/$1/exe")
+  [ "$exe" != "$BERTH" ] || fail "$2: runs the host's berth binary"
+  if [ "${BERTH_EXE_SEAL:-overlay}" = memfd ] || ! grep -qw overlay /proc/filesystems; then
+    assert_contains "$exe" "memfd:" "$2"
+  else
+    assert_eq "$(stat -f -c %T "/proc/$1/exe")" overlayfs "$2: the filesystem of $exe"
+  fi
+}
+
 test_escape_overwrite_berth_through_proc_exe() {
   # CVE-2019-5736. While a created container's init waits for start it
   # runs berth's code in the container's namespaces. Its exe must be a
-  # sealed memfd, not the host binary: from the host (root, every
-  # capability) and from inside (exec with CAP_SYS_PTRACE, the strongest
-  # container) a write through /proc/PID/exe must fail.
+  # read-only view or a sealed copy, not the host binary: from the host
+  # (root, every capability) and from inside (exec with CAP_SYS_PTRACE,
+  # the strongest container) a write through /proc/PID/exe must fail.
+  # Both ways berth seals itself are tried.
+  local mode
   own_berth
-  make_bundle a sh -c 'echo ran; sleep 1000'
+  for mode in overlay memfd; do
+    BERTH_EXE_SEAL=$mode overwrite_berth_through_proc_exe "$mode"
+  done
+}
+
+overwrite_berth_through_proc_exe() {
+  export BERTH_EXE_SEAL
+  make_bundle "a$1" sh -c 'echo ran; sleep 1000'
   cfg "$B" 'for s in ("bounding", "effective", "permitted"): c["process"]["capabilities"][s].append("CAP_SYS_PTRACE")'
-  local id init exe
-  id=$(cid a)
+  local id init
+  id=$(cid "a$1")
   must_create "$B" "$id"
   init=$(state_field "$id" pid)
-  exe=$(readlink "/proc/$init/exe")
-  assert_contains "$exe" "memfd:" "the waiting init's exe (readlink from the host)"
+  assert_exe_sealed "$init" "the waiting init's exe ($1)"
   (printf 'pwned' >>"/proc/$init/exe") 2>/dev/null && fail "the host could append to the init's exe"
   (: >"/proc/$init/exe") 2>/dev/null && fail "the host could truncate the init's exe"
   bcmd exec "$id" sh -c 'readlink /proc/1/exe; (printf pwned >>/proc/1/exe) 2>/dev/null && echo WROTE; (: >/proc/1/exe) 2>/dev/null && echo TRUNCATED; echo tried'
@@ -41,9 +63,9 @@ test_escape_overwrite_berth_through_proc_exe() {
   assert_not_contains "$OUT" "TRUNCATED" "truncate the init's exe from inside"
   assert_berth_intact
   # And the init stays non-dumpable for a container without CAP_SYS_PTRACE.
-  make_bundle b sleep 1000
+  make_bundle "b$1" sleep 1000
   local id2
-  id2=$(cid b)
+  id2=$(cid "b$1")
   must_create "$B" "$id2"
   bcmd exec "$id2" sh -c 'cat /proc/1/exe >/dev/null 2>&1 && echo READ-EXE; cat /proc/1/environ >/dev/null 2>&1 && echo READ-ENVIRON; echo tried'
   assert_contains "$OUT" "tried" "the attack ran"
@@ -60,7 +82,7 @@ test_escape_overwrite_berth_at_execve() {
   # the container's execve (the init's at start, an exec'd process's) goes
   # to a seccomp agent (seccomp.sh's), which holds it and, as root on the
   # host, tries to append to the caller's /proc/PID/exe. The caller is
-  # still berth, so that exe must be the sealed memfd.
+  # still berth, so that exe must be its read-only view, not the binary.
   own_berth
   start_agent "$T_TMP/agent.sock" "$T_TMP/agent.log"
   make_bundle a sleep 1000
@@ -75,7 +97,7 @@ test_escape_overwrite_berth_at_execve() {
   assert_eq "$(wc -l <"$T_TMP/agent.log.exe")" 2 "execve calls the agent held (start, exec): $(cat "$T_TMP/agent.log.exe")"
   local line
   while read -r line; do
-    assert_contains "$line" "memfd:" "the exe of berth's process at execve"
+    [ "${line% *}" != "$BERTH" ] || fail "berth's process at execve runs the host's berth binary"
     assert_contains "$line" " refused" "an append to that exe"
   done <"$T_TMP/agent.log.exe"
   assert_berth_intact
