@@ -82,7 +82,8 @@ impl Root {
         }
     }
 
-    fn ensure(&self) -> Result<()> {
+    /// Make the state root (0700) if it is missing.
+    pub fn ensure(&self) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)

@@ -43,7 +43,7 @@ impl Args {
 }
 
 pub fn run(root: &Root, a: Args) -> Result<u8> {
-    super::prepare_to_enter(a.preserve_fds)?;
+    super::prepare_to_enter(root, a.preserve_fds)?;
     create(root, &a.id, &a.options(false))?;
     Ok(0)
 }

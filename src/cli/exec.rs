@@ -72,7 +72,7 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
 }
 
 fn inner(root: &Root, a: Args) -> Result<i32> {
-    super::prepare_to_enter(a.preserve_fds)?;
+    super::prepare_to_enter(root, a.preserve_fds)?;
     let mut rest = a.id_and_command.into_iter();
     let id = rest.next().unwrap_or_default();
     let o = ExecOptions {

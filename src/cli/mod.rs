@@ -165,8 +165,9 @@ pub fn failure_status(e: &anyhow::Error) -> u8 {
 }
 
 /// Before entering a container: check the fds the caller says it passes,
-/// then re-exec from a sealed copy of berth (CVE-2019-5736).
-pub fn prepare_to_enter(preserve_fds: u32) -> Result<()> {
+/// then re-exec from a read-only view or a sealed copy of berth
+/// (CVE-2019-5736).
+pub fn prepare_to_enter(root: &berth::state::Root, preserve_fds: u32) -> Result<()> {
     for fd in 3..3 + preserve_fds as i32 {
         // SAFETY: F_GETFD only reads the flags of an fd number.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
@@ -176,6 +177,7 @@ pub fn prepare_to_enter(preserve_fds: u32) -> Result<()> {
             .into());
         }
     }
-    berth::process::sealed::reexec_sealed()?;
+    root.ensure()?;
+    berth::process::sealed::reexec_sealed(&root.path)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(root: &Root, a: Args) -> Result<u8> {
-    super::prepare_to_enter(a.create.preserve_fds)?;
+    super::prepare_to_enter(root, a.create.preserve_fds)?;
     let id = a.create.id.clone();
     let signals = if a.detach {
         None

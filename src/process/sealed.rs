@@ -4,11 +4,14 @@
 //! binary, so the exe any container process could reach cannot be
 //! written:
 //!
-//! - first choice: the binary's directory as the lower layer of a new
-//!   overlayfs with no upper layer, created detached (fsopen/fsmount, in
+//! - first choice: the binary's directory as the top layer of a new
+//!   overlayfs with no upper layer, mounted detached (fsopen/fsmount: in
 //!   no mount namespace, so nothing to clean up and nothing for engines to
 //!   see). Without an upper layer the superblock itself is read-only, a
 //!   state no mount flag change can undo. It costs a superblock (~0.1 ms).
+//!   overlayfs wants a second lower layer when it has no upper one: the
+//!   state root, whose entries the binary's directory hides where names
+//!   meet (and nothing can reach the view but the exe link).
 //! - otherwise (no overlayfs, an odd path): a sealed memfd copy, which
 //!   costs a copy of the binary (~2-4 ms for 5 MB).
 //!
@@ -17,6 +20,7 @@
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -126,30 +130,32 @@ fn detached_mount(
     Ok(unsafe { OwnedFd::from_raw_fd(mnt as i32) })
 }
 
-/// The binary, opened through a new overlayfs whose only layers are its
-/// directory and an empty tmpfs (overlayfs wants two lower layers when it
-/// has no upper one). Both mounts are detached: they go away with the
-/// last fd, and the exe keeps the overlay alive while it runs.
-fn overlay_view() -> Result<std::fs::File> {
+/// The binary, opened through a new overlayfs whose layers are its
+/// directory (on top) and `second`. The mount is detached: it goes away
+/// with its last user, and the exe keeps it alive while it runs. (A
+/// detached empty tmpfs would do as the second layer only on kernels that
+/// take detached mounts as layers, 6.15 on; overlapping layers, such as a
+/// state root inside the binary's directory, make overlayfs refuse, and
+/// berth copies itself instead.)
+fn overlay_view(second: &Path) -> Result<std::fs::File> {
     let path = std::fs::read_link("/proc/self/exe")
         .map_err(|e| Error::sys("readlink /proc/self/exe", e))?;
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(Error::Other(format!("{}: no directory", path.display())));
     };
     let dir = dir.to_str().unwrap_or_default();
+    let second_str = second.to_str().unwrap_or_default();
     // ':' and ',' separate overlayfs options and layers; "(deleted)" or a
     // relative path means the binary is gone or odd: use the memfd.
-    if !dir.starts_with('/')
-        || dir.contains([':', ',', '\\'])
-        || path.to_string_lossy().ends_with(" (deleted)")
-    {
+    let usable = |p: &str| p.starts_with('/') && !p.contains([':', ',', '\\']);
+    if !usable(dir) || !usable(second_str) || path.to_string_lossy().ends_with(" (deleted)") {
         return Err(Error::Other(format!(
-            "{}: not usable as an overlayfs layer",
-            path.display()
+            "{} or {}: not usable as an overlayfs layer",
+            path.display(),
+            second.display()
         )));
     }
-    let empty = detached_mount(c"tmpfs", &[(c"mode", c"0500")], MOUNT_ATTR_RDONLY)?;
-    let layers = CString::new(format!("{dir}:/proc/self/fd/{}", empty.as_raw_fd()))
+    let layers = CString::new(format!("{dir}:{second_str}"))
         .map_err(|_| Error::Other("overlayfs layers: NUL in path".into()))?;
     let view = detached_mount(
         c"overlay",
@@ -193,8 +199,9 @@ fn memfd() -> Result<OwnedFd> {
 }
 
 /// Re-execute from a read-only view or a sealed copy unless already
-/// running from one. Returns only on failure.
-pub fn reexec_sealed() -> Result<()> {
+/// running from one; `state_root` (which must exist) is the overlayfs
+/// view's second layer. Returns only on failure.
+pub fn reexec_sealed(state_root: &Path) -> Result<()> {
     let marked = std::env::var_os(REEXEC_MARK).is_some();
     if marked {
         // Single-threaded here: the CLI calls this before anything else.
@@ -216,7 +223,7 @@ pub fn reexec_sealed() -> Result<()> {
                 v.to_string_lossy()
             )))
         }
-        _ => match overlay_view() {
+        _ => match overlay_view(state_root) {
             Ok(f) => f,
             Err(e) => {
                 crate::logging::debug(&format!("no overlayfs view of berth ({e}); copying it"));
