@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build static demo soak test-engines test test-unit test-integration test-vm bench install clean deps
+.PHONY: all build static demo soak test-engines test test-unit test-integration test-vm bench install clean deps fuzz
 
 all: build
 
@@ -50,6 +50,13 @@ test-engines: build
 # 25) and the concurrency tests.
 soak: deps build
 	FAULT_CYCLES=1000 ITEST_TIMEOUT=3600 integration/run.sh $(BERTH) '^test_(faults_|robust_)'
+
+# The cargo-fuzz targets (fuzz/), each for FUZZ_SECONDS in turn; needs a
+# nightly toolchain and cargo-fuzz. A crash stops it (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 900
+FUZZ_TARGETS ?= config exec_process state seccomp mount_options
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps build
 	@bench/run.sh $(BERTH)

@@ -57,9 +57,28 @@ fn invalid(field: &str, msg: impl std::fmt::Display) -> Error {
     Error::InvalidConfig(format!("config.json: {field}: {msg}"))
 }
 
+/// Whether validation also asks this machine: is SELinux enabled, is the
+/// AppArmor profile loaded. `Offline` checks the config alone (the form of
+/// the labels included), so hostile input can be fuzzed without the host.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Host {
+    Ask,
+    Offline,
+}
+
 /// Check the parts of the config that serde's types do not: version,
 /// required fields, and every field berth does not implement yet.
 pub fn validate(spec: &Spec) -> Result<()> {
+    validate_with(spec, Host::Ask)
+}
+
+/// `validate` without asking the host whether the SELinux label and the
+/// AppArmor profile can be applied here: pure, reads nothing.
+pub fn validate_offline(spec: &Spec) -> Result<()> {
+    validate_with(spec, Host::Offline)
+}
+
+fn validate_with(spec: &Spec, host: Host) -> Result<()> {
     check_version(spec.version())?;
     if spec.root().is_none() {
         return Err(invalid(
@@ -68,7 +87,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
         ));
     }
     if let Some(p) = spec.process() {
-        validate_process(p, "config.json: process.")?;
+        validate_process_with(p, "config.json: process.", host)?;
     }
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if m.destination().as_os_str().is_empty() {
@@ -91,7 +110,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
         ));
     }
     if let Some(linux) = spec.linux() {
-        validate_linux(linux)?;
+        validate_linux(linux, host)?;
     }
     Ok(())
 }
@@ -99,6 +118,15 @@ pub fn validate(spec: &Spec) -> Result<()> {
 /// Check a process object: `at` starts every error (`config.json:
 /// process.`, or where exec's process came from).
 pub fn validate_process(p: &Process, at: &str) -> Result<()> {
+    validate_process_with(p, at, Host::Ask)
+}
+
+/// `validate_process` without asking the host (see `validate_offline`).
+pub fn validate_process_offline(p: &Process, at: &str) -> Result<()> {
+    validate_process_with(p, at, Host::Offline)
+}
+
+fn validate_process_with(p: &Process, at: &str, host: Host) -> Result<()> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(bad(at, "args", "must name at least the program to run"));
     }
@@ -113,10 +141,14 @@ pub fn validate_process(p: &Process, at: &str) -> Result<()> {
         return Err(bad(at, "commandLine", "is for Windows only"));
     }
     if let Some(profile) = p.apparmor_profile().as_deref().filter(|s| !s.is_empty()) {
-        crate::security::apparmor::check(profile, &format!("{at}apparmorProfile"))?;
+        let field = format!("{at}apparmorProfile");
+        match host {
+            Host::Ask => crate::security::apparmor::check(profile, &field)?,
+            Host::Offline => crate::security::apparmor::check_name(profile, &field)?,
+        }
     }
     if let Some(label) = p.selinux_label().as_deref().filter(|s| !s.is_empty()) {
-        crate::security::selinux::check(label, &format!("{at}selinuxLabel"))?;
+        selinux_label(label, &format!("{at}selinuxLabel"), host)?;
     }
     for r in p.rlimits().iter().flatten() {
         if r.soft() > r.hard() {
@@ -152,7 +184,14 @@ fn check_version(v: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
+fn selinux_label(label: &str, field: &str, host: Host) -> Result<()> {
+    match host {
+        Host::Ask => crate::security::selinux::check(label, field),
+        Host::Offline => crate::security::selinux::check_form(label, field),
+    }
+}
+
+fn validate_linux(linux: &oci_spec::runtime::Linux, host: Host) -> Result<()> {
     if linux.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT is not supported"));
     }
@@ -169,7 +208,7 @@ fn validate_linux(linux: &oci_spec::runtime::Linux) -> Result<()> {
         ));
     }
     if let Some(label) = linux.mount_label().as_deref().filter(|s| !s.is_empty()) {
-        crate::security::selinux::check(label, "config.json: linux.mountLabel")?;
+        selinux_label(label, "config.json: linux.mountLabel", host)?;
     }
     let mut seen = Vec::new();
     for ns in linux.namespaces().iter().flatten() {
@@ -249,6 +288,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("line 3 column 3"), "{err}");
+    }
+
+    #[test]
+    fn offline_validation_checks_the_form_of_labels_only() {
+        let with = |label: &str| {
+            let raw = format!(
+                r#"{{"ociVersion":"1.0.0","root":{{"path":"rootfs"}},
+                "process":{{"cwd":"/","args":["sh"],"user":{{"uid":0,"gid":0}},
+                "selinuxLabel":"{label}","apparmorProfile":"some-profile"}}}}"#
+            );
+            parse(raw.as_bytes(), Path::new("config.json")).unwrap()
+        };
+        assert!(validate_offline(&with("system_u:system_r:container_t:s0")).is_ok());
+        let e = validate_offline(&with("container_t"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("process.selinuxLabel"), "{e}");
     }
 
     #[test]

@@ -63,6 +63,24 @@ pub fn validate_id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Parse the bytes of a `state.json` read from `path` (named in the error).
+/// Pure, so hostile or corrupt state can be tested without a state dir.
+pub fn parse_saved(raw: &[u8], path: &Path) -> Result<Saved> {
+    let corrupt = |msg: &str| {
+        Error::Other(format!(
+            "{}: corrupt state ({msg}); `delete --force` removes the container",
+            path.display()
+        ))
+    };
+    let saved: Saved = crate::json::parse(raw).map_err(|msg| corrupt(&msg))?;
+    // berth only records a launched init. A pid of 0 or below would mean
+    // the caller's process group or every process to kill(2).
+    if saved.pid <= 0 {
+        return Err(corrupt(&format!("pid {} is not a process", saved.pid)));
+    }
+    Ok(saved)
+}
+
 /// The state root (`--root`).
 pub struct Root {
     pub path: PathBuf,
@@ -184,12 +202,7 @@ impl ContainerDir {
             }
             Err(e) => return Err(Error::sys(format!("read {}", p.display()), e)),
         };
-        crate::json::parse(&raw).map_err(|msg| {
-            Error::Other(format!(
-                "{}: corrupt state ({msg}); `delete --force` removes the container",
-                p.display()
-            ))
-        })
+        parse_saved(&raw, &p)
     }
 
     /// Load the state if there is one (a half-created dir has none).
@@ -262,6 +275,27 @@ mod tests {
         }
         for bad in ["", ".", "..", "a/b", "../x", "a b", "x\0", "ä"] {
             assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn state_without_a_process_is_corrupt() {
+        let p = Path::new("state.json");
+        let with = |pid: &str| {
+            format!(
+                r#"{{"id":"a","pid":{pid},"pid_start_time":0,"bundle":"/b","rootfs":"/b/r",
+                "created":"","owner":"","own_pid_ns":true}}"#
+            )
+        };
+        assert_eq!(parse_saved(with("7").as_bytes(), p).unwrap().pid, 7);
+        for pid in ["0", "-1"] {
+            let e = parse_saved(with(pid).as_bytes(), p)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("corrupt state") && e.contains("not a process"),
+                "{e}"
+            );
         }
     }
 

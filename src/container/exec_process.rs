@@ -96,7 +96,13 @@ fn inherit_lsm_labels(p: &mut Process, config: &Spec) {
 fn load(path: &Path) -> Result<Process> {
     let raw =
         std::fs::read(path).map_err(|e| Error::sys(format!("--process {}", path.display()), e))?;
-    crate::json::parse(&raw)
+    parse(&raw, path)
+}
+
+/// Parse the bytes of a `--process` file read from `path` (named in the
+/// error). Not validated yet: `build` does that after the flags apply.
+pub fn parse(raw: &[u8], path: &Path) -> Result<Process> {
+    crate::json::parse(raw)
         .map_err(|msg| Error::InvalidConfig(format!("--process {}: {msg}", path.display())))
 }
 

@@ -125,6 +125,10 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
     let mut o = MountOptions::default();
     for opt in options {
         let opt = opt.as_str();
+        if opt.contains('\0') {
+            // mount(2) takes C strings, which cannot hold one.
+            return Err(format!("option {opt:?}: contains a NUL byte"));
+        }
         if opt == "bind" {
             o.bind = true;
         } else if opt == "rbind" {
@@ -192,6 +196,11 @@ mod tests {
         assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
         assert_eq!(o.attr_set, MOUNT_ATTR_RDONLY);
         assert!(o.data.is_empty());
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        assert!(parse(&["size=1\0,exec".to_string()]).is_err());
     }
 
     #[test]

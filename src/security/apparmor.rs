@@ -40,11 +40,7 @@ fn parse_profiles(text: &str) -> Vec<String> {
 /// AppArmor is enabled and the profile is loaded ("unconfined" always is).
 /// `field` names the setting in errors.
 pub fn check(profile: &str, field: &str) -> Result<()> {
-    if profile.chars().any(|c| c.is_control()) {
-        return Err(Error::InvalidConfig(format!(
-            "{field}: {profile:?} is not a valid profile name"
-        )));
-    }
+    check_name(profile, field)?;
     if !enabled() {
         return Err(Error::InvalidConfig(format!(
             "{field}: AppArmor profile {profile:?} requested, but AppArmor is not enabled on this host"
@@ -56,6 +52,16 @@ pub fn check(profile: &str, field: &str) -> Result<()> {
     Err(Error::InvalidConfig(format!(
         "{field}: AppArmor profile {profile:?} is not loaded (load it with apparmor_parser first)"
     )))
+}
+
+/// The part of `check` that looks at the name alone, not at the host.
+pub fn check_name(profile: &str, field: &str) -> Result<()> {
+    if profile.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidConfig(format!(
+            "{field}: {profile:?} is not a valid profile name"
+        )));
+    }
+    Ok(())
 }
 
 /// Ask for `profile` on this thread's next execve. attr/apparmor/exec is

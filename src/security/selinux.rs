@@ -18,6 +18,17 @@ pub fn enabled() -> bool {
 
 /// Check, before anything is created, that `label` can be applied.
 pub fn check(label: &str, field: &str) -> Result<()> {
+    check_form(label, field)?;
+    if !enabled() {
+        return Err(Error::InvalidConfig(format!(
+            "{field}: SELinux label {label:?} requested, but SELinux is not enabled on this host"
+        )));
+    }
+    Ok(())
+}
+
+/// The part of `check` that looks at the label alone, not at the host.
+pub fn check_form(label: &str, field: &str) -> Result<()> {
     if label.chars().any(|c| c.is_control() || c == '"') {
         return Err(Error::InvalidConfig(format!(
             "{field}: {label:?} is not a valid SELinux label"
@@ -26,11 +37,6 @@ pub fn check(label: &str, field: &str) -> Result<()> {
     if label.split(':').count() < 3 {
         return Err(Error::InvalidConfig(format!(
             "{field}: {label:?} is not a SELinux label (user:role:type[:level])"
-        )));
-    }
-    if !enabled() {
-        return Err(Error::InvalidConfig(format!(
-            "{field}: SELinux label {label:?} requested, but SELinux is not enabled on this host"
         )));
     }
     Ok(())

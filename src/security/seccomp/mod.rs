@@ -140,6 +140,12 @@ impl Filter {
     pub fn instructions(&self) -> usize {
         self.program.len()
     }
+
+    /// The classic BPF program itself, for checks that do not install it
+    /// (the fuzz target verifies every jump lands inside it).
+    pub fn program(&self) -> &[libc::sock_filter] {
+        &self.program
+    }
 }
 
 impl fmt::Debug for Filter {

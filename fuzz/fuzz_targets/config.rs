@@ -1,0 +1,9 @@
+//! cargo-fuzz target `config`: see `config` in ../targets.rs.
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = targets::config(data);
+});

@@ -1,0 +1,9 @@
+//! cargo-fuzz target `seccomp`: see `seccomp` in ../targets.rs.
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = targets::seccomp(data);
+});
