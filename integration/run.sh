@@ -96,6 +96,8 @@ for t in "${tests[@]}"; do
   reason=$(head -n1 "$reason_file")
   if [ "$rc" == 0 ]; then
     echo "ok $name"
+    # A passing test may report figures: its lines that start with "note: ".
+    grep '^note: ' "$log" | sed 's/^/    /'
     passed=$((passed + 1))
   elif [ "$rc" == 77 ] && [[ $reason == SKIP* ]]; then
     echo "skip $name: ${reason#SKIP }"

@@ -75,6 +75,7 @@ test_faults_sigkill_anywhere() {
     fi
   done
   echo "$killed berth processes killed mid-way in $cycles cycles; $leaks cycles leaked" >>"$T_TMP/faults.log"
+  echo "note: seed ${FAULT_SEED:-$$}: $killed berth processes killed mid-way in $cycles cycles, $leaks cycles leaked"
   grep -q panicked "$T_TMP/faults.err" && fail "berth panicked: $(grep -m3 panicked "$T_TMP/faults.err")"
   [ "$leaks" == 0 ] || fail "$leaks of $cycles cycles left something behind: $(head -c 2000 "$T_TMP/faults.log")"
   cat "$T_TMP/faults.log"

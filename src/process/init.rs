@@ -233,12 +233,11 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
         devices::symlinks(&root)?;
     }
     if let Some(p) = l.spec.process() {
-        let perm = crate::rootfs::perm(0o755);
-        root.mkdir_all(rootfs::inner(p.cwd()), &perm).map_err(|e| {
-            rootfs::pathrs_err(
-                format!("config.json: process.cwd: {}", p.cwd().display()),
-                e,
-            )
+        rootfs::inroot::dir(&root, &rootfs::inner(p.cwd())).map_err(|e| {
+            Error::Other(format!(
+                "config.json: process.cwd: {}: {e}",
+                p.cwd().display()
+            ))
         })?;
     }
     Ok(())

@@ -103,14 +103,9 @@ fn make_node(root: &Root, d: &Device) -> Result<()> {
     let name = rel
         .file_name()
         .ok_or_else(|| Error::Other("device path has no name".into()))?;
-    let perm = crate::rootfs::perm(0o755);
-    let dir = root
-        .mkdir_all(parent, &perm)
-        .map_err(|e| pathrs_err("mkdir", e))?;
-    // mkdir_all gives an O_PATH handle; mknodat needs a real directory fd.
-    let dirf = dir
-        .reopen(pathrs::flags::OpenFlags::O_RDONLY | pathrs::flags::OpenFlags::O_DIRECTORY)
-        .map_err(|e| pathrs_err("open dir", e))?;
+    let dir = super::inroot::dir(root, parent)?;
+    // The handle is O_PATH; mknodat needs a real directory fd.
+    let dirf = super::inroot::open_dir(&dir).map_err(|e| Error::sys("open dir", e))?;
     let cname = cstr(name);
     // Replace whatever the image had there (a file or a symlink), never a dir.
     // SAFETY: valid dirfd and name.
@@ -186,10 +181,8 @@ pub fn symlinks(root: &Root) -> Result<()> {
 
 /// Directories runc makes in a fresh /dev.
 pub fn standard_dirs(root: &Root) -> Result<()> {
-    let perm = crate::rootfs::perm(0o755);
     for dir in ["dev/pts", "dev/shm"] {
-        root.mkdir_all(dir, &perm)
-            .map_err(|e| pathrs_err(format!("mkdir /{dir}"), e))?;
+        super::inroot::dir(root, Path::new(dir))?;
     }
     Ok(())
 }

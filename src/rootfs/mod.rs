@@ -4,6 +4,7 @@
 
 pub mod copyup;
 pub mod devices;
+pub mod inroot;
 pub mod mounts;
 pub mod options;
 pub mod paths;

@@ -2,7 +2,6 @@
 //! are created and resolved with pathrs (no symlink can lead out of the
 //! rootfs), and every mount goes through the resolved fd.
 
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +11,7 @@ use oci_spec::runtime::Mount;
 use pathrs::flags::OpenFlags;
 use pathrs::Root;
 
+use super::inroot;
 use super::options::{self, MountOptions};
 use super::{cstr, fd_path, inner, mount_raw, mount_setattr, pathrs_err, remount_bind};
 use crate::cgroups::Placement;
@@ -50,19 +50,15 @@ fn is_dir_mode(mode: u32) -> bool {
 /// Make `dest` inside the root: a directory, or an empty file when a
 /// non-directory is to be bind-mounted there.
 pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Handle> {
-    let perm = crate::rootfs::perm(0o755);
     if dir {
-        return root
-            .mkdir_all(dest, &perm)
-            .map_err(|e| pathrs_err(format!("mkdir {}", dest.display()), e));
+        return inroot::dir(root, dest);
     }
     if let Ok(h) = root.resolve(dest) {
         return Ok(h);
     }
     if let Some(parent) = dest.parent() {
         if !parent.as_os_str().is_empty() {
-            root.mkdir_all(parent, &perm)
-                .map_err(|e| pathrs_err(format!("mkdir {}", parent.display()), e))?;
+            inroot::dir(root, parent)?;
         }
     }
     let file_perm = crate::rootfs::perm(0o644);
@@ -129,10 +125,10 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
         // tmpcopyup: keep a handle on the directory the tmpfs will cover.
         let under = if opts.copy_up && typ == "tmpfs" {
-            Some(OwnedFd::from(
-                h.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-                    .map_err(|e| pathrs_err(format!("open {}", dest.display()), e))?,
-            ))
+            Some(
+                inroot::open_dir(&h)
+                    .map_err(|e| Error::sys(format!("open {}", dest.display()), e))?,
+            )
         } else {
             None
         };
@@ -158,10 +154,8 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         .map_err(|e| Error::sys(format!("mount {typ}"), e))?;
         let top = reresolve(root, &dest)?;
         if let Some(under) = under {
-            let fresh = OwnedFd::from(
-                top.reopen(OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY)
-                    .map_err(|e| pathrs_err(format!("open {}", dest.display()), e))?,
-            );
+            let fresh = inroot::open_dir(&top)
+                .map_err(|e| Error::sys(format!("open {}", dest.display()), e))?;
             super::copyup::copy_tree(&under, &fresh)?;
         }
         top
