@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    cli::early::reexec_before_parsing();
     let args = cli::Cli::parse();
     let json = args.log_format == cli::LogFormat::Json;
     if let Err(e) = berth::logging::init(args.log.as_deref(), json, args.debug) {

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+pub mod early;
 mod events;
 mod exec;
 mod features;

@@ -90,7 +90,7 @@ impl Channel {
     /// Receive one message; `Ok(None)` when the peer has gone (EOF).
     pub fn recv(&self, timeout: Duration) -> Result<Option<(Msg, Option<OwnedFd>)>> {
         wait_readable(self.fd.as_raw_fd(), timeout)?;
-        let mut buf = vec![0u8; 256 * 1024];
+        let mut buf = vec![0u8; next_message_len(self.fd.as_raw_fd())];
         let mut cmsg_buf = nix::cmsg_space!([RawFd; 1]);
         let mut iov = [IoSliceMut::new(&mut buf)];
         let msg = recvmsg::<()>(
@@ -134,6 +134,32 @@ impl Channel {
     }
 }
 
+/// The largest message a peer may send (a config with a big seccomp
+/// profile is the largest there is).
+const MAX_MESSAGE: usize = 256 * 1024;
+
+/// The length of the datagram waiting on `fd` (MSG_PEEK|MSG_TRUNC), so
+/// the buffer is as big as the message: a fixed 256 KiB one, zeroed for
+/// every message, was most of berth's heap (glibc serves the second such
+/// calloc from the heap, and zeroes it). Where the kernel does not say,
+/// the largest size.
+fn next_message_len(fd: RawFd) -> usize {
+    // SAFETY: a zero-length peek writes nothing.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            std::ptr::null_mut(),
+            0,
+            libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )
+    };
+    if n > 0 && (n as usize) <= MAX_MESSAGE {
+        n as usize
+    } else {
+        MAX_MESSAGE
+    }
+}
+
 pub fn wait_readable(fd: RawFd, timeout: Duration) -> Result<()> {
     let mut pfd = libc::pollfd {
         fd,
@@ -157,5 +183,35 @@ pub fn wait_readable(fd: RawFd, timeout: Duration) -> Result<()> {
         if e.kind() != std::io::ErrorKind::Interrupted {
             return Err(Error::sys("poll", e));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_of_any_size_arrive_whole_and_eof_is_none() {
+        let (a, b) = Channel::pair().unwrap();
+        let big = "x".repeat(100_000);
+        a.send(&Msg::Error {
+            msg: "small".into(),
+        })
+        .unwrap();
+        a.send(&Msg::Error { msg: big.clone() }).unwrap();
+        assert_eq!(
+            next_message_len(b.fd.as_raw_fd()),
+            r#"{"Error":{"msg":"small"}}"#.len()
+        );
+        let t = Duration::from_secs(1);
+        assert_eq!(
+            b.recv(t).unwrap().unwrap().0,
+            Msg::Error {
+                msg: "small".into()
+            }
+        );
+        assert_eq!(b.recv(t).unwrap().unwrap().0, Msg::Error { msg: big });
+        drop(a);
+        assert!(b.recv(t).unwrap().is_none());
     }
 }
