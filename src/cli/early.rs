@@ -5,8 +5,9 @@
 //! This only looks for the command's name among the arguments and for
 //! `--root`. It may guess wrong both ways, and that is harmless: a wrong
 //! "yes" (a container named `run`) costs one exec, and on a wrong "no"
-//! `prepare_to_enter` re-executes after parsing, as before. Errors are
-//! left for that later call to report.
+//! `prepare_to_enter` re-executes after parsing, as before. Only the
+//! overlayfs view is tried here; errors, and the memfd copy with the
+//! debug line that reports it, are left to that later call.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ pub fn reexec_before_parsing() {
     // The state root is a layer of the overlayfs view; making it is the
     // command's business, after its arguments are checked.
     if root.is_dir() {
-        let _ = berth::process::sealed::reexec_sealed(&root);
+        let _ = berth::process::sealed::reexec_from_view(&root);
     }
 }
 

@@ -21,6 +21,7 @@
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -198,15 +199,39 @@ fn memfd() -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Set once the marker was seen: the early re-exec (`cli/early.rs`) and
+/// the later one both consult it, so a re-exec that did not end up sealed
+/// fails instead of looping, whichever of the two looks first.
+static MARKED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is a re-exec of berth's. The marker leaves the
+/// environment at the first look, so nothing berth starts inherits it.
+fn take_mark() -> bool {
+    if std::env::var_os(REEXEC_MARK).is_some() {
+        // Single-threaded here: the CLI calls this before anything else.
+        std::env::remove_var(REEXEC_MARK);
+        MARKED.store(true, Ordering::Relaxed);
+    }
+    MARKED.load(Ordering::Relaxed)
+}
+
 /// Re-execute from a read-only view or a sealed copy unless already
 /// running from one; `state_root` (which must exist) is the overlayfs
 /// view's second layer. Returns only on failure.
 pub fn reexec_sealed(state_root: &Path) -> Result<()> {
-    let marked = std::env::var_os(REEXEC_MARK).is_some();
-    if marked {
-        // Single-threaded here: the CLI calls this before anything else.
-        std::env::remove_var(REEXEC_MARK);
-    }
+    reexec(state_root, true)
+}
+
+/// The early form: re-execute only from the overlayfs view. Where there
+/// is none (or the memfd copy is asked for), it does nothing and leaves
+/// the copy, and the debug line that reports it, to `reexec_sealed` once
+/// logging is set up.
+pub fn reexec_from_view(state_root: &Path) -> Result<()> {
+    reexec(state_root, false)
+}
+
+fn reexec(state_root: &Path, may_copy: bool) -> Result<()> {
+    let marked = take_mark();
     if running_sealed() {
         return Ok(());
     }
@@ -216,6 +241,7 @@ pub fn reexec_sealed(state_root: &Path) -> Result<()> {
         ));
     }
     let target = match std::env::var_os("BERTH_EXE_SEAL").as_deref() {
+        Some(v) if v == "memfd" && !may_copy => return Ok(()),
         Some(v) if v == "memfd" => memfd_copy()?,
         Some(v) if v != "overlay" => {
             return Err(Error::Other(format!(
@@ -225,6 +251,7 @@ pub fn reexec_sealed(state_root: &Path) -> Result<()> {
         }
         _ => match overlay_view(state_root) {
             Ok(f) => f,
+            Err(_) if !may_copy => return Ok(()),
             Err(e) => {
                 crate::logging::debug(&format!("no overlayfs view of berth ({e}); copying it"));
                 memfd_copy()?
