@@ -14,9 +14,23 @@ use crate::error::{Error, Result};
 
 /// Run hooks in order; the first failure stops the list and is returned.
 pub fn run_all(point: &str, hooks: Option<&Vec<Hook>>, state: &str) -> Result<()> {
+    run_all_with_env(point, hooks, state, None)
+}
+
+/// As `run_all`; a hook without an `env` of its own gets `default_env`
+/// (runc gives startContainer hooks the process's environment).
+pub fn run_all_with_env(
+    point: &str,
+    hooks: Option<&Vec<Hook>>,
+    state: &str,
+    default_env: Option<&[String]>,
+) -> Result<()> {
     for (i, h) in hooks.into_iter().flatten().enumerate() {
-        run_one(h, state).map_err(|e| {
-            Error::Other(format!("{point} hook #{i} ({}): {e}", h.path().display()))
+        run_one(h, state, default_env).map_err(|e| {
+            Error::Other(format!(
+                "error running {point} hook #{i} ({}): {e}",
+                h.path().display()
+            ))
         })?;
     }
     Ok(())
@@ -26,16 +40,16 @@ pub fn run_all(point: &str, hooks: Option<&Vec<Hook>>, state: &str) -> Result<()
 /// poststop: the spec says to warn and go on).
 pub fn run_all_logged(point: &str, hooks: Option<&Vec<Hook>>, state: &str) {
     for (i, h) in hooks.into_iter().flatten().enumerate() {
-        if let Err(e) = run_one(h, state) {
+        if let Err(e) = run_one(h, state, None) {
             crate::logging::warn(&format!(
-                "{point} hook #{i} ({}) failed: {e}",
+                "error running {point} hook #{i} ({}): {e}",
                 h.path().display()
             ));
         }
     }
 }
 
-fn run_one(h: &Hook, state: &str) -> Result<()> {
+fn run_one(h: &Hook, state: &str, default_env: Option<&[String]>) -> Result<()> {
     let args = h.args().clone().unwrap_or_default();
     let mut cmd = Command::new(h.path());
     if let Some(arg0) = args.first() {
@@ -43,7 +57,8 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     }
     cmd.args(args.iter().skip(1));
     cmd.env_clear();
-    for kv in h.env().iter().flatten() {
+    let env = h.env().as_deref().or(default_env).unwrap_or(&[]);
+    for kv in env {
         if let Some((k, v)) = kv.split_once('=') {
             cmd.env(k, v);
         }

@@ -13,6 +13,8 @@ pub enum Level {
     Info,
     Warn,
     Error,
+    /// Above every level: nothing is written.
+    Off,
 }
 
 impl Level {
@@ -22,6 +24,7 @@ impl Level {
             Level::Info => "info",
             Level::Warn => "warning",
             Level::Error => "error",
+            Level::Off => "off",
         }
     }
 }
@@ -44,6 +47,17 @@ pub fn init(path: Option<&std::path::Path>, json: bool, debug: bool) -> std::io:
     let min = if debug { Level::Debug } else { Level::Warn };
     let _ = SINK.set(Mutex::new(Sink { file, json, min }));
     Ok(())
+}
+
+/// Close the log file and write nothing more from this process: the
+/// container's init does this before it waits for `start`, so that no fd
+/// of the host's is open in it (what it still has to say goes to the
+/// runtime over its channel).
+pub fn close_file() {
+    if let Some(Ok(mut sink)) = SINK.get().map(|s| s.lock()) {
+        sink.file = None;
+        sink.min = Level::Off;
+    }
 }
 
 /// True when a `--log` file was given.

@@ -87,6 +87,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         let listener = start_listener(&dir)?;
         let annotations = spec.annotations().clone().unwrap_or_default();
         let launch = Launch {
+            annotations: &annotations,
             id,
             spec,
             bundle: &bundle.dir,

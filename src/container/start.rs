@@ -1,4 +1,5 @@
-//! `start`: tell a created container's init to exec the user's program,
+//! `start`: tell a created container's init to exec the user's program
+//! (everything else, the seccomp listener included, was done in `create`),
 //! then run the poststart hooks.
 
 use std::io::Write;
@@ -37,43 +38,12 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     conn.write_all(b"s")
         .map_err(|e| Error::sys("signal the container's init", e))?;
     // The init closes the connection by exec'ing (close-on-exec), or
-    // writes why it could not; before that it may pass back a seccomp
-    // listener for the agent. One record per recv (SOCK_SEQPACKET).
-    let spec = c.dir.config()?;
-    loop {
-        let (record, fd) = notify::recv_record(&conn)?;
-        if record.is_empty() {
-            break;
-        }
-        if record.as_slice() != notify::LISTENER_RECORD {
-            return Err(Error::Other(String::from_utf8_lossy(&record).into_owned()));
-        }
-        let delivered = match (fd, super::exec::seccomp_agent(spec.linux().as_ref(), id, &c.saved)) {
-            (Some(listener), Some(agent)) => agent.deliver(c.saved.pid, "created", &listener),
-            _ => Err(Error::Other(
-                "the init passed back a seccomp listener, but there is no listenerPath to give it to".into(),
-            )),
-        };
-        match delivered {
-            Ok(()) => conn
-                .write_all(notify::DELIVERED)
-                .map_err(|e| Error::sys("tell the container's init", e))?,
-            Err(e) => {
-                // The init gives up on any other answer and exits; kill it
-                // all the same, in case it is stuck in a notified call the
-                // agent (if it got the listener) does not answer.
-                let _ = conn.write_all(e.to_string().as_bytes());
-                if super::init_alive(&c.saved) {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(c.saved.pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                    super::wait_gone(&c.saved, std::time::Duration::from_secs(2));
-                }
-                return Err(e);
-            }
-        }
+    // writes why it could not (one record, SOCK_SEQPACKET).
+    let (record, _) = notify::recv_record(&conn)?;
+    if !record.is_empty() {
+        return Err(Error::Other(String::from_utf8_lossy(&record).into_owned()));
     }
+    let spec = c.dir.config()?;
     crate::logging::debug(&format!(
         "start {id}: init {} exec'd the process",
         c.saved.pid

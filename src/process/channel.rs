@@ -36,10 +36,15 @@ pub enum Msg {
     Pty,
     /// init -> runtime: set up and waiting for `start`.
     Ready,
-    /// exec's process -> runtime: the seccomp listener is attached; give
-    /// it to the agent at listenerPath.
+    /// container process -> runtime: something to log at warn level (the
+    /// process has no log of its own once its fds are closed).
+    Warn {
+        msg: String,
+    },
+    /// container process -> runtime: the seccomp listener is attached;
+    /// give it to the agent at listenerPath.
     SeccompListener,
-    /// runtime -> exec's process: the agent has it, go on.
+    /// runtime -> container process: the agent has it, go on.
     ListenerDelivered,
     Error {
         msg: String,

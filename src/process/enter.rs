@@ -110,6 +110,7 @@ fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
     loop {
         match chan.recv(STEP_TIMEOUT)? {
             Some((Msg::Pty, fd)) => pty = fd,
+            Some((Msg::Warn { msg }, _)) => crate::logging::warn(&msg),
             Some((Msg::Ready, _)) => ready = true,
             Some((Msg::SeccompListener, Some(listener))) => {
                 let Some(agent) = e.agent else {

@@ -21,10 +21,9 @@ use std::os::fd::AsRawFd;
 
 use super::channel::{Channel, Msg};
 use super::enter::Enter;
-use super::{finish, pty, setup, STEP_TIMEOUT};
+use super::{exec, finish, pty, setup, STEP_TIMEOUT};
 use crate::cgroups::Manager;
 use crate::error::{Error, Result};
-use crate::security::seccomp::notify;
 
 pub fn run(e: &Enter, chan: Channel, cgroup: &dyn Manager, placed: bool) -> ! {
     let err = match steps(e, &chan, cgroup, placed) {
@@ -73,17 +72,18 @@ fn steps(e: &Enter, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resul
     chan.send(&Msg::Ready)?;
     prctl(libc::PR_SET_PDEATHSIG, 0);
     // A seccomp listener goes back to the runtime, which gives it to the
-    // agent; the process waits for that before going on. The record is
-    // made now: right after seccomp(2) nothing may allocate (notify.rs).
-    let record = serde_json::to_vec(&Msg::SeccompListener)
-        .map_err(|err| Error::Other(format!("encode a message: {err}")))?;
-    let handoff = |listener: std::os::fd::OwnedFd| {
-        let sent = notify::send_fd(chan.raw(), &record, listener.as_raw_fd());
-        drop(listener);
-        sent.map_err(|err| Error::sys("pass the seccomp listener to the runtime", err))?;
-        chan.expect(Msg::ListenerDelivered, STEP_TIMEOUT)
+    // agent; the process waits for that before going on.
+    let handoff = finish::listener_handoff(chan)?;
+    let keep = e.preserve_fds;
+    let fds = || {
+        exec::keep_open(keep);
+        exec::cloexec_from(3 + keep)
     };
-    finish::exec_process(e.process, e.seccomp, e.preserve_fds, &prepared, &handoff)
+    let became = finish::become_process(e.process, e.seccomp, &handoff, &fds, false)?;
+    for msg in became.warnings {
+        chan.send(&Msg::Warn { msg })?;
+    }
+    Err(exec::execve(&prepared.path, &prepared.args, &prepared.env))
 }
 
 /// Make the init's root ours; the cwd is entered from there.

@@ -3,6 +3,7 @@
 //! inherit, and execve.
 
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -97,6 +98,47 @@ pub fn cloexec_from(first: u32) -> Result<()> {
     Ok(())
 }
 
+/// Close every fd from `first` up except those in `keep`.
+pub fn close_all_but(first: u32, keep: &[RawFd]) -> Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|&&fd| fd >= first as RawFd)
+        .map(|&fd| fd as u32)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from = first;
+    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if k > from {
+            close_range(from, k - 1)?;
+        }
+        from = k.saturating_add(1);
+    }
+    Ok(())
+}
+
+/// close_range(2) from `lo` to `hi`; on kernels before 5.9, one close per
+/// fd number up to the fd limit.
+fn close_range(lo: u32, hi: u32) -> Result<()> {
+    // SAFETY: close_range with plain integers; the fds are ours to close.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we pass.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    let top = (lim.rlim_cur.min(1 << 20) as u32).min(hi.saturating_add(1));
+    for fd in lo..top {
+        // SAFETY: closing an fd number; one that is not open just fails.
+        unsafe { libc::close(fd as i32) };
+    }
+    Ok(())
+}
+
 /// Clear close-on-exec on the preserved fds 3..3+n.
 pub fn keep_open(n: u32) {
     for fd in 3..3 + n as i32 {
@@ -118,6 +160,30 @@ pub fn execve(path: &Path, args: &[String], env: &[String]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closes_all_but_the_kept_fds() {
+        use std::os::fd::{AsRawFd, IntoRawFd};
+        // In a child, so the test harness's own fds are left alone.
+        // SAFETY: the child only makes syscalls and exits.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => {
+                let open = |_| std::fs::File::open("/dev/null").unwrap().into_raw_fd();
+                let fds: Vec<RawFd> = (0..6).map(open).collect();
+                let first = fds[0] as u32;
+                close_all_but(first, &[fds[2], fds[4], 1]).unwrap();
+                let alive = |fd: RawFd| unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0;
+                let got: Vec<bool> = fds.iter().map(|&f| alive(f)).collect();
+                let ok = got == [false, false, true, false, true, false]
+                    && alive(std::io::stdout().as_raw_fd());
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                let st = nix::sys::wait::waitpid(child, None).unwrap();
+                assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
+            }
+        }
+    }
 
     #[test]
     fn finds_programs_on_path() {

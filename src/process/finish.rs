@@ -1,18 +1,19 @@
 //! The last steps of every process berth starts in a container, shared by
-//! the init (after `start`) and by `exec`: settings that need no user
-//! switch, the cwd, the program's path and environment; then, in this
-//! order, the LSM labels for the exec, capabilities and the user switch, umask, no_new_privs, CPU
-//! affinity, signal dispositions, fds, seccomp, and execve.
+//! the init and by `exec`: settings that need no user switch, the cwd, the
+//! program's path and environment (`prepare`); then, in this order, the
+//! LSM labels for the exec, capabilities and the user switch, umask,
+//! no_new_privs, CPU affinity, signal dispositions, fds, seccomp
+//! (`become_process`); and execve.
 
-use std::convert::Infallible;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use oci_spec::runtime::Process;
 
-use super::{exec, setup};
+use super::channel::{Channel, Msg};
+use super::{exec, setup, STEP_TIMEOUT};
 use crate::error::{Error, Result};
-use crate::security::seccomp::Filter;
+use crate::security::seccomp::{notify, Filter};
 
 /// What execve needs, worked out early so that a missing program fails
 /// before anything of the container's is started.
@@ -65,25 +66,52 @@ pub fn prepare(p: &Process, extra: &[(String, String)], cwd_field: &str) -> Resu
 /// has it.
 pub type Handoff<'a> = &'a dyn Fn(OwnedFd) -> Result<()>;
 
-/// Become the container's process and exec it. `keep_fds` fds from 3 up
-/// stay open; every other fd is marked close-on-exec. Returns only on
-/// failure.
-pub fn exec_process(
+/// The handoff of a process whose runtime is at the other end of `chan`:
+/// the listener goes over the channel, and the process waits until the
+/// runtime says the agent has it. The record is made now: right after
+/// seccomp(2) nothing may allocate (see seccomp/notify.rs).
+pub fn listener_handoff(chan: &Channel) -> Result<impl Fn(OwnedFd) -> Result<()> + '_> {
+    let record = serde_json::to_vec(&Msg::SeccompListener)
+        .map_err(|err| Error::Other(format!("encode a message: {err}")))?;
+    Ok(move |listener: OwnedFd| {
+        let sent = notify::send_fd(chan.raw(), &record, listener.as_raw_fd());
+        // Whatever happened, the listener leaves this process now: with no
+        // copy left anywhere, a notified call fails instead of hanging.
+        drop(listener);
+        sent.map_err(|err| Error::sys("pass the seccomp listener to the runtime", err))?;
+        chan.expect(Msg::ListenerDelivered, STEP_TIMEOUT)
+    })
+}
+
+/// What happens to inherited fds just before the late seccomp install (the
+/// last of berth's own steps that a filter could refuse).
+pub type FdPolicy<'a> = &'a dyn Fn() -> Result<()>;
+
+/// Every step of the switch to the container's process short of execve:
+/// LSM labels, capabilities around the user switch, umask, no_new_privs,
+/// CPU affinity, signal dispositions, `fds`, and seccomp. The init does
+/// all of it before it reports ready, so that whatever fails, fails
+/// `create` (as with runc); only hooks and execve are left for `start`.
+/// With `may_defer_filter`, a filter that can go in last and has no
+/// listener to deliver is left for the caller to install just before
+/// execve (`Became::filter_pending`), so that the init's wait for `start`
+/// is not subject to it.
+pub fn become_process(
     p: &Process,
     seccomp: Option<&Filter>,
-    keep_fds: u32,
-    prepared: &Prepared,
     handoff: Handoff,
-) -> Result<Infallible> {
+    fds: FdPolicy,
+    may_defer_filter: bool,
+) -> Result<Became> {
     // LSM labels first: still root with every capability, before
     // no_new_privs and before any seccomp filter could deny the writes.
     crate::security::apply_lsm_labels(p)?;
     let caps = p.capabilities().as_ref();
     let nnp = p.no_new_privileges().unwrap_or(false);
     // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN. Normally the filter
-    // goes in last, just before exec, so it need not allow berth's own
-    // steps; without no_new_privs and without CAP_SYS_ADMIN after the
-    // switch, it must go in now, while berth still has the capability.
+    // goes in last, so it need not allow berth's own steps; without
+    // no_new_privs and without CAP_SYS_ADMIN after the switch, it must go
+    // in now, while berth still has the capability.
     let early_seccomp = !nnp && !keeps_sys_admin(p);
     if early_seccomp {
         install_seccomp(seccomp, handoff)?;
@@ -93,8 +121,9 @@ pub fn exec_process(
         crate::security::caps::drop_bounding(c)?;
     }
     setup::switch_user(p.user(), caps.is_some())?;
+    let mut warnings = Vec::new();
     if let Some(c) = caps {
-        crate::security::caps::apply(c)?;
+        warnings.extend(crate::security::caps::apply(c)?);
     }
     let mask = p.user().umask().unwrap_or(0o022);
     // SAFETY: umask cannot fail.
@@ -110,17 +139,28 @@ pub fn exec_process(
         setup::cpu_affinity(fin, "process.execCPUAffinity.final")?;
     }
     reset_signals();
-    exec::keep_open(keep_fds);
-    exec::cloexec_from(3 + keep_fds)?;
-    if !early_seccomp {
+    fds()?;
+    let defer = may_defer_filter && !seccomp.is_some_and(Filter::needs_listener);
+    if !early_seccomp && !defer {
         install_seccomp(seccomp, handoff)?;
     }
-    Err(exec::execve(&prepared.path, &prepared.args, &prepared.env))
+    Ok(Became {
+        warnings,
+        filter_pending: !early_seccomp && defer && seccomp.is_some(),
+    })
+}
+
+/// What `become_process` leaves to its caller.
+pub struct Became {
+    /// Capabilities the kernel would not grant, for the caller to log.
+    pub warnings: Vec<String>,
+    /// The seccomp filter is still to be installed (`install_seccomp`).
+    pub filter_pending: bool,
 }
 
 /// Install the filter; a listener goes to `handoff` at once, before any
 /// other syscall of ours could be one the agent must answer.
-fn install_seccomp(f: Option<&Filter>, handoff: Handoff) -> Result<()> {
+pub fn install_seccomp(f: Option<&Filter>, handoff: Handoff) -> Result<()> {
     if let Some(f) = f {
         if let Some(listener) = crate::security::seccomp::install(f)? {
             handoff(listener)?;

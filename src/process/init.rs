@@ -9,12 +9,14 @@
 //!    everything new is then owned by the container's user namespace;
 //! 3. mounts and /dev in the rootfs while host paths are still visible,
 //!    hooks, then pivot_root; masked/readonly paths after it;
-//! 4. wait for `start`; only then drop privileges: bounding set while
-//!    still root, setuid with KEEPCAPS, capset, ambient, no_new_privs;
-//! 5. mark every non-preserved fd close-on-exec, and exec.
+//! 4. drop privileges, as runc does before `create` returns: bounding set
+//!    while still root, setuid with KEEPCAPS, capset, ambient,
+//!    no_new_privs; close every fd but stdio, the preserved ones and the
+//!    two sockets; seccomp (its listener goes to the agent now);
+//! 5. wait for `start`, run the startContainer hooks, exec.
 //!
-//! Steps 4 and 5 (and the look-up of the program) live in finish.rs,
-//! which `exec`'s processes share.
+//! Step 4 (and the look-up of the program) lives in finish.rs, which
+//! `exec`'s processes share.
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -137,12 +139,51 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
         setup::new_session_keyring(l.id)?;
     }
     let prepared = match process {
-        Some(p) => Some(prepare_process(l, p)?),
-        None => None,
+        Some(p) => Some(become_process(l, chan, p)?),
+        None => {
+            close_host_fds(l, chan)?;
+            None
+        }
     };
     prctl(libc::PR_SET_PDEATHSIG, 0);
     chan.send(&Msg::Ready)?;
     wait_for_start_then_exec(l, &state, prepared)
+}
+
+/// Everything but the exec, as runc does it in `create`: the user,
+/// groups, capabilities and seccomp are in place before the init reports
+/// ready, so a capability outside the host's bounding set, a user that
+/// cannot be set or a filter the kernel refuses fails `create` and leaves
+/// nothing (an engine that sees `create` succeed and `start` fail races
+/// the init's exit). A seccomp listener therefore reaches the agent during
+/// `create` too. What is left for `start`: the startContainer hooks and
+/// execve.
+///
+/// A filter that can go in last and has no listener waits until after
+/// `start` (just before execve), so that a strict allow-list need not
+/// allow the init's wait; one with a listener goes in now, so that the
+/// agent has it when `create` returns (as with runc).
+fn become_process(l: &Launch, chan: &Channel, p: &Process) -> Result<(Prepared, bool)> {
+    let prepared = prepare_process(l, p)?;
+    let handoff = finish::listener_handoff(chan)?;
+    let fds = || close_host_fds(l, chan);
+    let became = finish::become_process(p, l.seccomp, &handoff, &fds, true)?;
+    for msg in became.warnings {
+        chan.send(&Msg::Warn { msg })?;
+    }
+    Ok((prepared, became.filter_pending))
+}
+
+/// While it waits for `start`, the init holds only its stdio, the
+/// preserved fds (3.., or LISTEN_FDS of them), its channel to the runtime
+/// and the start socket: every fd it inherited from the caller or opened
+/// on the host (the log, the cgroup directory, procfs handles) is closed,
+/// not just marked close-on-exec.
+fn close_host_fds(l: &Launch, chan: &Channel) -> Result<()> {
+    let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
+    crate::logging::close_file();
+    super::exec::keep_open(keep);
+    super::exec::close_all_but(3 + keep, &[chan.raw(), l.start_listener])
 }
 
 /// New pid/time namespaces owned by the container's user namespace only
@@ -280,7 +321,7 @@ fn prepare_process(l: &Launch, p: &Process) -> Result<Prepared> {
 fn wait_for_start_then_exec(
     l: &Launch,
     state: &str,
-    prepared: Option<Prepared>,
+    prepared: Option<(Prepared, bool)>,
 ) -> Result<Infallible> {
     let conn = loop {
         // SAFETY: accept4 on our listening socket.
@@ -309,7 +350,7 @@ fn wait_for_start_then_exec(
     if conn.read_exact(&mut go).is_err() {
         unsafe { libc::_exit(1) }
     }
-    let err = match finish_and_exec(l, state, prepared, &conn) {
+    let err = match finish_and_exec(l, state, prepared) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -320,25 +361,34 @@ fn wait_for_start_then_exec(
 fn finish_and_exec(
     l: &Launch,
     state: &str,
-    prepared: Option<Prepared>,
-    conn: &UnixStream,
+    prepared: Option<(Prepared, bool)>,
 ) -> Result<Infallible> {
-    let Some(prepared) = prepared else {
+    let Some((prepared, filter_pending)) = prepared else {
         return Err(Error::InvalidConfig(
             "config.json: process: not set, so there is nothing to start".into(),
         ));
     };
-    let p = l.spec.process().as_ref().expect("prepared implies process");
-    crate::hooks::run_all(
+    // As with runc, a startContainer hook without an env of its own gets
+    // the process's (HOME included).
+    crate::hooks::run_all_with_env(
         "startContainer",
         l.spec
             .hooks()
             .as_ref()
             .and_then(|h| h.start_container().as_ref()),
         state,
+        Some(&prepared.env),
     )?;
-    let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
-    // A seccomp listener goes back to `start` over its connection.
-    let handoff = |listener| crate::security::seccomp::notify::pass_back(conn, listener);
-    finish::exec_process(p, l.seccomp, keep, &prepared, &handoff)
+    if filter_pending {
+        // No listener (so no hand-off): seccomp(2), then execve.
+        let no_listener = |_| -> Result<()> { Ok(()) };
+        finish::install_seccomp(l.seccomp, &no_listener)?;
+    }
+    // Every fd left is close-on-exec (the start connection, the channel,
+    // the listener) but the preserved ones.
+    Err(super::exec::execve(
+        &prepared.path,
+        &prepared.args,
+        &prepared.env,
+    ))
 }

@@ -27,6 +27,7 @@ use oci_spec::runtime::{Linux, LinuxNamespaceType as T, Spec};
 use crate::cgroups::{Manager, Placement};
 use crate::error::{Error, Result};
 use crate::namespaces::{self, Plan};
+use crate::security::seccomp::notify::Agent;
 use channel::{Channel, Msg};
 
 /// How long any one set-up step may take before create gives up.
@@ -52,6 +53,8 @@ pub struct Launch<'a> {
     pub want_pty: bool,
     /// linux.seccomp, compiled once by the runtime before the clone.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// The config's annotations (for the seccomp agent's state).
+    pub annotations: &'a std::collections::HashMap<String, String>,
     /// The runtime's lock on the state dir: the init closes its copy at
     /// once (a flock lives as long as any copy of the fd).
     pub lock_fd: RawFd,
@@ -268,6 +271,19 @@ fn drive(
                 chan.send(&Msg::HooksDone { state })?;
             }
             Some((Msg::Pty, fd)) => pty = fd,
+            Some((Msg::Warn { msg }, _)) => crate::logging::warn(&msg),
+            Some((Msg::SeccompListener, Some(listener))) => {
+                let agent = l.spec.linux().as_ref().and_then(|x| x.seccomp().as_ref());
+                let Some(agent) =
+                    agent.and_then(|s| Agent::of(s, l.id, *init_pid, l.bundle, l.annotations))
+                else {
+                    return Err(Error::Other(
+                        "the init has a seccomp listener but no listenerPath is set".into(),
+                    ));
+                };
+                agent.deliver(*init_pid, "creating", &listener)?;
+                chan.send(&Msg::ListenerDelivered)?;
+            }
             Some((Msg::Ready, _)) => break,
             Some((Msg::Error { msg }, _)) => return Err(Error::Other(msg)),
             Some((other, _)) => {

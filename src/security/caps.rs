@@ -84,7 +84,12 @@ struct CapData {
 }
 
 /// Set effective, permitted and inheritable at once, then the ambient set.
-pub fn apply(c: &LinuxCapabilities) -> Result<()> {
+/// An ambient capability the kernel will not raise (it must also be
+/// permitted and inheritable: Debian's `runc spec` lists ambient ones
+/// without inheritable) is not an error: the spec says a runtime SHOULD
+/// NOT fail for capabilities it cannot grant, and runc only warns. The
+/// warnings come back for the caller to log.
+pub fn apply(c: &LinuxCapabilities) -> Result<Vec<String>> {
     let eff = mask(&numbers(c.effective())?);
     let perm = mask(&numbers(c.permitted())?);
     let inh = mask(&numbers(c.inheritable())?);
@@ -123,7 +128,9 @@ pub fn apply(c: &LinuxCapabilities) -> Result<()> {
             0,
         )
     };
+    let mut refused = Vec::new();
     for cap in numbers(c.ambient())? {
+        // SAFETY: plain prctl with integer arguments.
         let rc = unsafe {
             libc::prctl(
                 libc::PR_CAP_AMBIENT,
@@ -134,13 +141,26 @@ pub fn apply(c: &LinuxCapabilities) -> Result<()> {
             )
         };
         if rc != 0 {
-            return Err(Error::sys(
-                format!("config.json: process.capabilities.ambient: raise capability {cap} (it must also be permitted and inheritable)"),
-                std::io::Error::last_os_error(),
-            ));
+            refused.push(name_of(cap));
         }
     }
-    Ok(())
+    if refused.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![format!(
+        "config.json: process.capabilities.ambient: not raised (an ambient capability must also \
+         be permitted and inheritable): {}",
+        refused.join(", ")
+    )])
+}
+
+/// The kernel's name for capability `n` (CAP_...), or its number.
+fn name_of(n: u32) -> String {
+    caps::all()
+        .into_iter()
+        .find(|c| c.index() as u32 == n)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| format!("capability {n}"))
 }
 
 #[cfg(test)]

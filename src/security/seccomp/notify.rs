@@ -3,13 +3,14 @@
 //! connection to that unix socket, holding the ContainerProcessState as
 //! JSON and the listener fd (SCM_RIGHTS, named "seccompFd" in `fds`).
 //!
-//! The container's process installs the filter just before its execve,
-//! inside the container, where listenerPath is out of reach. It passes the
-//! listener back to the berth process on the host that started it
-//! (`start` over its connection to the init, or `exec`'s parent over its
-//! channel), which delivers it to the agent, then tells the process to go
-//! on; a failure there fails `start` (or `exec`) and the process is killed
-//! before it runs anything of the user's.
+//! The container's process installs the filter inside the container, where
+//! listenerPath is out of reach, and passes the listener over its channel
+//! to the berth process on the host that started it (`create` for the
+//! init, as runc, crun and youki do: an agent has it before `create`
+//! returns; `exec`'s parent for an exec'd process). That process delivers
+//! it to the agent, then tells the container's process to go on; a failure
+//! there fails `create` (or `exec`) and the process is killed before it
+//! runs anything of the user's.
 //!
 //! # berth's own syscalls under the filter
 //!
@@ -27,6 +28,13 @@
 //! them (an agent normally lets calls it does not know continue). NOTIFY
 //! on `write` is refused as runc does: it is how the process reports a
 //! failure after the hand-off.
+//!
+//! For the init, the filter is in place while it waits for `start`: its
+//! remaining calls (`sendmsg` of Ready, `accept4` and `read` on the start
+//! socket, the startContainer hooks' fork and exec, a `write` of an error,
+//! `execve`) pass through the filter and, where a rule says NOTIFY, reach
+//! the agent, which already has the listener. runc's init makes the same
+//! kind of calls (its exec fifo) after its filter.
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -48,12 +56,6 @@ const FIELD: &str = "linux.seccomp.listenerPath";
 
 /// How long connecting to the agent and sending to it may take.
 const AGENT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// On the start connection (a SOCK_SEQPACKET socket, one record per
-/// message): the record that carries the listener (it starts with a NUL,
-/// which no error text does), and the answer once the agent has it.
-pub const LISTENER_RECORD: &[u8] = b"\0seccomp-listener";
-pub const DELIVERED: &[u8] = b"delivered";
 
 /// Send `bytes` with `fd` attached (SCM_RIGHTS) in one sendmsg, without
 /// allocating: the container's process calls it right after seccomp(2),
@@ -96,28 +98,6 @@ pub fn send_fd(sock: RawFd, bytes: &[u8], fd: RawFd) -> std::io::Result<()> {
             }
         }
     }
-}
-
-/// The container's side (the init, over its connection to `start`): send
-/// the listener, close our copy, wait until `start` says the agent has it.
-pub fn pass_back(sock: &UnixStream, listener: OwnedFd) -> Result<()> {
-    use std::io::Read;
-    let sent = send_fd(sock.as_raw_fd(), LISTENER_RECORD, listener.as_raw_fd());
-    // Whatever happened, the listener leaves this process now: with no copy
-    // left anywhere, a notified call fails with ENOSYS instead of hanging.
-    drop(listener);
-    sent.map_err(|e| Error::sys("pass the seccomp listener to the runtime", e))?;
-    let mut answer = [0u8; 4096];
-    let n = (&mut &*sock)
-        .read(&mut answer)
-        .map_err(|e| Error::sys("wait for the seccomp agent", e))?;
-    if &answer[..n] == DELIVERED {
-        return Ok(());
-    }
-    Err(Error::Other(format!(
-        "{FIELD}: the agent did not get the listener: {}",
-        String::from_utf8_lossy(&answer[..n])
-    )))
 }
 
 /// The host's side: one record from `sock`: its bytes and the fd it
@@ -347,6 +327,7 @@ mod tests {
 
     #[test]
     fn send_fd_passes_bytes_and_fd_in_one_record() {
+        const RECORD: &[u8] = b"{\"SeccompListener\":null}";
         use nix::sys::socket::{recvmsg, socketpair, ControlMessageOwned};
         use std::io::{IoSliceMut, Read, Write};
         let (a, b) = socketpair(
@@ -357,7 +338,7 @@ mod tests {
         )
         .unwrap();
         let (r, mut w) = std::io::pipe().unwrap();
-        send_fd(a.as_raw_fd(), LISTENER_RECORD, r.as_raw_fd()).unwrap();
+        send_fd(a.as_raw_fd(), RECORD, r.as_raw_fd()).unwrap();
         drop(r);
         let mut buf = [0u8; 64];
         let mut cbuf = nix::cmsg_space!([RawFd; 1]);
@@ -372,9 +353,9 @@ mod tests {
                 _ => vec![],
             })
             .collect();
-        assert_eq!(msg.bytes, LISTENER_RECORD.len());
+        assert_eq!(msg.bytes, RECORD.len());
         assert_eq!(fds.len(), 1);
-        assert_eq!(&buf[..LISTENER_RECORD.len()], LISTENER_RECORD);
+        assert_eq!(&buf[..RECORD.len()], RECORD);
         // The fd is the pipe's read end.
         // SAFETY: the fd just received is ours.
         let mut got = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[0]) });

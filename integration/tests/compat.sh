@@ -1,0 +1,128 @@
+# Where berth parted from runc (issue 22): each test here failed before
+# its fix. The standard is runc's behaviour.
+
+test_compat_created_init_holds_no_host_fds() {
+  # Between create and start the init holds its stdio, the preserved fds
+  # and its two sockets (channel, start socket), nothing of the caller's or
+  # the host's: not the caller's fd 3, not the --log file, not a cgroup
+  # directory. runc's suite checks /proc/PID/fd of a created container.
+  make_bundle a sleep 1000
+  local id pid fds
+  id=$(cid a)
+  : >"$T_TMP/callers-file"
+  b --log "$T_TMP/berth.log" create --bundle "$B" "$id" </dev/null >"$T_TMP/a.out" 2>"$T_TMP/a.err" 3>"$T_TMP/callers-file"
+  RC=$?
+  assert_rc 0 "create ($(cat "$T_TMP/a.err"))"
+  pid=$(state_field "$id" pid)
+  record_pid "$pid"
+  fds=$(for f in /proc/"$pid"/fd/*; do printf '%s=%s\n' "${f##*/}" "$(readlink "$f")"; done | sort -n)
+  local line n target
+  while IFS= read -r line; do
+    n=${line%%=*}
+    target=${line#*=}
+    case $n in 0 | 1 | 2) continue ;; esac
+    [[ $target == socket:\[*\] ]] || fail "the created init holds fd $n -> $target (all: ${fds//$'\n'/ })"
+  done <<<"$fds"
+  assert_eq "$(grep -c socket: <<<"$fds")" 2 "sockets held (channel, start socket): ${fds//$'\n'/ }"
+  must_start "$id"
+  # --preserve-fds 1: fd 3 stays, and is the caller's file.
+  make_bundle p sleep 1000
+  id=$(cid p)
+  b create --preserve-fds 1 --bundle "$B" "$id" </dev/null >"$T_TMP/p.out" 2>"$T_TMP/p.err" 3>"$T_TMP/callers-file"
+  RC=$?
+  assert_rc 0 "create --preserve-fds 1 ($(cat "$T_TMP/p.err"))"
+  pid=$(state_field "$id" pid)
+  record_pid "$pid"
+  assert_eq "$(readlink "/proc/$pid/fd/3")" "$T_TMP/callers-file" "the preserved fd 3"
+}
+
+test_compat_capability_outside_bounding_set_fails_create() {
+  # A capability berth cannot give (here: one taken out of the bounding set
+  # berth itself runs with) fails create, as with runc, not start: an
+  # engine that saw create succeed would race the init's exit. Nothing is
+  # left behind.
+  command -v setpriv >/dev/null || fail "setpriv (util-linux) is missing"
+  make_bundle a sh -c 'sleep 1000 # capfail-marker'
+  cfg "$B" 'for s in ("bounding", "effective", "permitted"): c["process"]["capabilities"][s].append("CAP_NET_RAW")'
+  local id
+  id=$(cid a)
+  setpriv --bounding-set -net_raw "$BERTH" --root "$ROOT" create --bundle "$B" "$id" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+  RC=$?
+  ERR=$(cat "$T_TMP/err")
+  assert_rc 1 "create with a capability outside the bounding set"
+  assert_contains "$ERR" "process.capabilities" "create's error names the field"
+  assert_nothing_left "$id" a capfail-marker
+  # The same config runs when berth has the capability.
+  cfg "$B" 'c["process"]["args"] = ["sh", "-c", "grep CapEff /proc/self/status"]'
+  brun "$B" "$(cid b)"
+  assert_rc 0 "run with the capability in the bounding set ($ERR)"
+}
+
+test_compat_user_switch_in_create() {
+  # The user and groups are set before create returns: the created init
+  # already runs as the container's user (runc's order).
+  make_bundle a sleep 1000
+  cfg "$B" 'c["process"]["user"] = {"uid": 1000, "gid": 1001, "additionalGids": [2000]}'
+  local id pid
+  id=$(cid a)
+  must_create "$B" "$id"
+  pid=$(state_field "$id" pid)
+  assert_match "$(grep '^Uid:' "/proc/$pid/status")" $'^Uid:\t1000\t1000\t1000\t1000$' "uid of the created init"
+  assert_match "$(grep '^Gid:' "/proc/$pid/status")" $'^Gid:\t1001\t1001\t1001\t1001$' "gid of the created init"
+  assert_match "$(grep '^Groups:' "/proc/$pid/status")" $'^Groups:\t2000 *$' "groups of the created init"
+  must_start "$id"
+}
+
+test_compat_ambient_without_inheritable_warns() {
+  # Debian's own `runc spec` writes ambient capabilities without
+  # inheritable ones; the kernel will not raise those. The spec says a
+  # runtime SHOULD NOT fail for capabilities it cannot grant: the container
+  # runs, and the log names what was not raised, at warn level.
+  make_bundle a sh -c 'grep CapAmb /proc/self/status'
+  cfg "$B" 'c["process"]["capabilities"]["ambient"] = ["CAP_NET_BIND_SERVICE", "CAP_KILL"]' \
+    'c["process"]["capabilities"]["inheritable"] = []'
+  b --log "$T_TMP/berth.log" --log-format json run --bundle "$B" "$(cid a)" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+  RC=$?
+  assert_rc 0 "run ($(cat "$T_TMP/err"))"
+  assert_match "$(cat "$T_TMP/out")" $'CapAmb:\t0+$' "nothing raised"
+  local warn
+  warn=$(grep '"level":"warning"' "$T_TMP/berth.log")
+  assert_contains "$warn" "CAP_NET_BIND_SERVICE" "the warning"
+  assert_contains "$warn" "CAP_KILL" "the warning"
+  assert_contains "$warn" "process.capabilities.ambient" "the warning names the field"
+  # With inheritable ones, they are raised and nothing is said.
+  cfg "$B" 'c["process"]["capabilities"]["inheritable"] = ["CAP_NET_BIND_SERVICE", "CAP_KILL"]'
+  : >"$T_TMP/berth.log"
+  b --log "$T_TMP/berth.log" --log-format json run --bundle "$B" "$(cid b)" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+  RC=$?
+  assert_rc 0 "run with inheritable ($(cat "$T_TMP/err"))"
+  assert_match "$(cat "$T_TMP/out")" $'CapAmb:\t0+420$' "ambient raised"
+  assert_not_contains "$(cat "$T_TMP/berth.log")" "warning" "log"
+}
+
+test_compat_start_container_hook_env() {
+  # A startContainer hook without an env of its own gets the process's,
+  # HOME included (runc's historical behaviour); one with env keeps its own.
+  make_bundle a true
+  printf '#!/bin/sh\ntest "$ONE" = two && test "$FOO" = bar && test -n "$HOME" && echo "$ONE $FOO $HOME" >/host/hook1\n' >"$B/rootfs/check-env.sh"
+  printf '#!/bin/sh\necho "ONE=${ONE:-unset} X=$X" >/host/hook2\n' >"$B/rootfs/own-env.sh"
+  chmod +x "$B/rootfs/check-env.sh" "$B/rootfs/own-env.sh"
+  cfg "$B" 'c["process"]["env"] = ["ONE=two", "FOO=bar", "PATH=/bin"]' \
+    'c["hooks"] = {"startContainer": [{"path": "/check-env.sh"}, {"path": "/own-env.sh", "env": ["X=y"]}]}'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$(cat "$B/host/hook1")" "two bar /" "what the first hook saw"
+  assert_eq "$(cat "$B/host/hook2")" "ONE=unset X=y" "what the second hook saw"
+}
+
+test_compat_hook_error_says_error_running() {
+  # runc's words, which its suite and engines look for.
+  local hook
+  for hook in prestart createRuntime createContainer startContainer; do
+    make_bundle "$hook" true
+    cfg "$B" "c['hooks'] = {'$hook': [{'path': '/bin/true'}, {'path': '/bin/false'}]}"
+    brun "$B" "$(cid "${hook,,}")"
+    [ "$RC" != 0 ] || fail "run with a failing $hook hook succeeded"
+    assert_contains "$ERR" "error running $hook hook #1" "$hook"
+  done
+}
