@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let json = args.log_format == cli::LogFormat::Json;
     if let Err(e) = berth::logging::init(args.log.as_deref(), json, args.debug) {
         eprintln!(
-            "berth: --log {}: {e}",
+            "berth: error: --log {}: {e}",
             args.log
                 .as_deref()
                 .unwrap_or_else(|| std::path::Path::new(""))
@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let msg = format!("{e:#}");
             berth::logging::log(berth::logging::Level::Error, &msg);
-            eprintln!("berth: {msg}");
+            // "error", as runc (level=error) and crun say it: scripts
+            // and harnesses look for the word.
+            eprintln!("berth: error: {msg}");
             ExitCode::from(cli::failure_status(&e))
         }
     }

@@ -58,9 +58,17 @@ fn assert_failed_cleanly(o: &Output, root: &Path, want: &str) {
 #[test]
 fn version_and_help() {
     let t = Tmp::new("version");
-    let o = berth(&t.0, &["--version"]);
-    assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("berth "));
+    // runc's three lines, for -v and --version (docker info reads them).
+    for flag in ["--version", "-v"] {
+        let o = berth(&t.0, &[flag]);
+        assert!(o.status.success(), "{flag}");
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{flag}: {out:?}");
+        assert!(lines[0].starts_with("berth version 0."), "{out:?}");
+        assert!(lines[1].starts_with("commit: "), "{out:?}");
+        assert_eq!(lines[2], "spec: 1.3.0");
+    }
     let o = berth(&t.0, &["--help"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("create"));
 }

@@ -178,9 +178,16 @@ test_systemd_cgroup_rejected() {
 }
 
 test_version_and_help() {
-  bcmd --version
-  assert_rc 0 "--version"
-  assert_match "$OUT" '^berth ' "--version"
+  local flag
+  for flag in --version -v; do
+    bcmd "$flag"
+    assert_rc 0 "$flag"
+    assert_match "$OUT" $'^berth version [0-9]+\\.[0-9]+\\.[0-9]+\ncommit: ([0-9a-f]+|unknown)\nspec: 1\\.3\\.0$' "$flag"
+  done
+  # An error says so, as runc's level=error and crun's do.
+  bcmd state no-such-container
+  assert_rc 1 "state of no container"
+  assert_match "$ERR" '^berth: error: ' "an error line"
   bcmd --help
   assert_rc 0 "--help"
   local c

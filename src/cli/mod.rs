@@ -22,13 +22,27 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `berth -v` / `--version`, in runc's three lines (clap prints the name,
+/// a space, then this): `berth version X`, `commit: C`, `spec: S`.
+const VERSION: &str = concat!(
+    "version ",
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("BERTH_COMMIT"),
+    "\nspec: 1.3.0"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "berth",
-    version,
+    version = VERSION,
+    disable_version_flag = true,
     about = "berth: a low-level OCI container runtime (a drop-in for runc)"
 )]
 pub struct Cli {
+    /// Print the version (-v, as runc).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: (),
     /// Directory for the state of containers.
     #[arg(long, global = true, default_value = "/run/berth")]
     pub root: PathBuf,
