@@ -155,6 +155,26 @@ impl Root {
         })
     }
 
+    /// Open an existing container's directory without its lock, for
+    /// readers that must never wait (`state`, `list`): the state file is
+    /// replaced atomically, so a reader sees the old or the new one.
+    pub fn open_unlocked(&self, id: &str) -> Result<ContainerDir> {
+        validate_id(id)?;
+        let path = self.path.join(id);
+        let dir = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(id.to_string()))
+            }
+            Err(e) => return Err(Error::sys(format!("open {}", path.display()), e)),
+        };
+        Ok(ContainerDir {
+            id: id.to_string(),
+            path,
+            dir,
+        })
+    }
+
     /// Ids of every container directory, sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
         let rd = match std::fs::read_dir(&self.path) {
@@ -172,16 +192,37 @@ impl Root {
     }
 }
 
+/// How long a command waits for another's lock on the same container.
+/// No berth command holds it while it waits on a container's process, so
+/// a holder is busy with steps that have bounds of their own; past this,
+/// something is wrong and the caller hears of it instead of hanging.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn lock(dir: &File, path: &Path) -> Result<()> {
-    // SAFETY: flock on a valid fd we own.
-    let rc = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) };
-    if rc != 0 {
-        return Err(Error::sys(
-            format!("lock {}", path.display()),
-            std::io::Error::last_os_error(),
-        ));
+    let deadline = std::time::Instant::now() + LOCK_TIMEOUT;
+    let mut pause = std::time::Duration::from_micros(200);
+    loop {
+        // SAFETY: flock on a valid fd we own.
+        let rc = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK)
+            && e.kind() != std::io::ErrorKind::Interrupted
+        {
+            return Err(Error::sys(format!("lock {}", path.display()), e));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::Other(format!(
+                "container {}: another berth command has held its lock for {} s; try again",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                LOCK_TIMEOUT.as_secs()
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(10));
     }
-    Ok(())
 }
 
 impl ContainerDir {
@@ -224,6 +265,14 @@ impl ContainerDir {
         let p = self.file(CONFIG_FILE);
         let raw = std::fs::read(&p).ctx(|| format!("read {}", p.display()))?;
         crate::spec::parse(&raw, &p)
+    }
+
+    /// Give up the lock early (it is otherwise held until drop): before a
+    /// wait on a container's process, which must never block other
+    /// commands on this container.
+    pub fn unlock(&self) {
+        // SAFETY: flock on a valid fd we own.
+        unsafe { libc::flock(self.dir.as_raw_fd(), libc::LOCK_UN) };
     }
 
     /// Remove the directory and everything in it (lock held until drop).

@@ -126,3 +126,64 @@ test_compat_hook_error_says_error_running() {
     assert_contains "$ERR" "error running $hook hook #1" "$hook"
   done
 }
+
+test_compat_exec_into_paused_container_holds_no_lock() {
+  # exec --ignore-paused into a paused container: its process freezes in
+  # set-up. berth must not hold the container's lock while it waits, or a
+  # resume from another caller (and list, and state) would wait for ever.
+  make_bundle a sleep 1000
+  local id execpid
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  bcmd pause "$id"
+  assert_rc 0 "pause"
+  b exec --ignore-paused "$id" sh -c 'echo exec-ran' </dev/null >"$T_TMP/exec.out" 2>"$T_TMP/exec.err" &
+  execpid=$!
+  record_pid "$execpid"
+  sleep 1
+  timeout 10 "$BERTH" --root "$ROOT" list >"$T_TMP/list.out" 2>&1
+  assert_eq "$?" 0 "list while the exec waits ($(cat "$T_TMP/list.out"))"
+  assert_contains "$(cat "$T_TMP/list.out")" "paused" "list"
+  timeout 10 "$BERTH" --root "$ROOT" state "$id" >"$T_TMP/state.out" 2>&1
+  assert_eq "$?" 0 "state while the exec waits ($(cat "$T_TMP/state.out"))"
+  timeout 10 "$BERTH" --root "$ROOT" resume "$id" >"$T_TMP/resume.out" 2>&1
+  assert_eq "$?" 0 "resume while the exec waits ($(cat "$T_TMP/resume.out"))"
+  local i
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$execpid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$execpid" 2>/dev/null && fail "the exec did not finish after resume"
+  wait "$execpid"
+  assert_eq "$?" 0 "exec's status ($(cat "$T_TMP/exec.err"))"
+  assert_eq "$(cat "$T_TMP/exec.out")" "exec-ran" "exec's output"
+  # Without --ignore-paused, exec into a paused container fails at once
+  # with 255, as runc.
+  bcmd pause "$id"
+  bcmd exec "$id" true
+  assert_rc 255 "exec into a paused container"
+  assert_contains "$ERR" "paused" "its error"
+}
+
+test_compat_list_and_state_never_wait_on_a_lock() {
+  # A create in progress (a prestart hook that takes 3 s) holds the
+  # container's lock; list and state answer at once all the same.
+  make_bundle a sleep 1000
+  cfg "$B" 'c["hooks"] = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "3"]}]}'
+  local id cpid
+  id=$(cid a)
+  b create --bundle "$B" "$id" </dev/null >"$T_TMP/c.out" 2>"$T_TMP/c.err" &
+  cpid=$!
+  record_pid "$cpid"
+  sleep 0.8
+  timeout 2 "$BERTH" --root "$ROOT" list --format json >"$T_TMP/list.out" 2>&1
+  assert_eq "$?" 0 "list during a create ($(cat "$T_TMP/list.out"))"
+  assert_contains "$(cat "$T_TMP/list.out")" "\"creating\"" "list shows the create in progress"
+  timeout 2 "$BERTH" --root "$ROOT" state "$id" >"$T_TMP/state.out" 2>&1
+  local rc=$?
+  [ "$rc" != 124 ] || fail "state waited on the create's lock"
+  wait "$cpid"
+  assert_eq "$?" 0 "the create ($(cat "$T_TMP/c.err"))"
+  assert_eq "$(state_field "$id" status)" created "status after the create"
+}

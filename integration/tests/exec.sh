@@ -22,9 +22,10 @@ bexec() { bcmd exec "$@"; }
 # assert_exec_failed WHAT NEEDLE...: the last exec could not start its
 # process, as runc's (status 255, one line on stderr naming each NEEDLE,
 # nothing on stdout). assert_exec_refused: the same for bad input (an
-# unknown or stopped container, a wrong flag or process file): status 1.
+# unknown, stopped or paused container, a wrong flag or process file):
+# also 255, as runc.
 assert_exec_failed() { exec_failure 255 "$@"; }
-assert_exec_refused() { exec_failure 1 "$@"; }
+assert_exec_refused() { exec_failure 255 "$@"; }
 exec_failure() {
   local rc=$1 what=$2 n
   shift 2

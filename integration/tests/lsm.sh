@@ -71,7 +71,7 @@ test_apparmor_exec_inherits_or_overrides() {
   assert_rc 0 "exec --apparmor unconfined (stderr: $ERR)"
   assert_eq "$OUT" "unconfined" "the label with --apparmor unconfined"
   bcmd exec --apparmor "$AA_NAME-missing" "$id" true
-  assert_rc 1 "exec with a profile that is not loaded"
+  assert_rc 255 "exec with a profile that is not loaded"
   assert_contains "$ERR" "not loaded" "error"
   unload_profile
 }

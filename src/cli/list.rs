@@ -27,9 +27,11 @@ fn unrecorded(id: &str, status: &str) -> serde_json::Value {
 pub fn run(root: &Root, a: Args) -> Result<u8> {
     let mut rows = Vec::new();
     for id in root.ids()? {
-        // Skip containers deleted meanwhile (open waits for a create or
-        // delete in progress: it takes the container's lock).
-        let Ok(dir) = root.open(&id) else { continue };
+        // Without the lock: list never waits on a command in progress.
+        // A container deleted meanwhile is skipped.
+        let Ok(dir) = root.open_unlocked(&id) else {
+            continue;
+        };
         match dir.try_load() {
             Ok(Some(saved)) => rows.push(state_json(&saved, status_of(&dir, &saved))),
             // A create killed before it wrote the state, or a state file

@@ -145,24 +145,6 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
 #[derive(Debug)]
 pub struct ExecFailed(pub anyhow::Error);
 
-impl ExecFailed {
-    fn bad_input(&self) -> bool {
-        use berth::error::Error as E;
-        self.0.chain().any(|c| {
-            matches!(
-                c.downcast_ref::<E>(),
-                Some(
-                    E::InvalidConfig(_)
-                        | E::ConfigParse { .. }
-                        | E::InvalidId(_)
-                        | E::NotFound(_)
-                        | E::WrongState { .. }
-                )
-            )
-        })
-    }
-}
-
 impl std::fmt::Display for ExecFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "exec failed: {:#}", self.0)
@@ -172,10 +154,13 @@ impl std::fmt::Display for ExecFailed {
 impl std::error::Error for ExecFailed {}
 
 /// The exit status for an error from `dispatch`.
+/// `exec` exits 255 for every failure of its own (an unknown, stopped or
+/// paused container, a bad flag, a process that could not start), as
+/// runc does, so that it stands apart from the process's own status.
 pub fn failure_status(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<ExecFailed>() {
-        Some(f) if !f.bad_input() => 255,
-        _ => 1,
+        Some(_) => 255,
+        None => 1,
     }
 }
 

@@ -8,7 +8,8 @@ pub struct Args {
 }
 
 pub fn run(root: &Root, a: Args) -> Result<u8> {
-    let c = Container::open(root, &a.id)?;
+    // Never waits on another command's lock.
+    let c = Container::open_unlocked(root, &a.id)?;
     println!("{}", serde_json::to_string_pretty(&c.state_json())?);
     Ok(0)
 }

@@ -96,6 +96,10 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         join_keyring: !c.saved.no_new_keyring,
         lock_fd: c.dir.fd().as_raw_fd(),
     };
+    // Unlock before waiting on the new process: in a paused container
+    // (--ignore-paused) it freezes during set-up, and a `resume` (or
+    // `list`, `kill`, `delete`) from another caller must not wait on us.
+    c.dir.unlock();
     let entered = enter::enter(&e, &*c.cgroup())?;
     crate::logging::debug(&format!("exec {id}: process {} started", entered.pid));
     let handed = (|| -> Result<()> {
@@ -112,7 +116,6 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         let _ = waitpid(Pid::from_raw(entered.pid), None);
         return Err(err);
     }
-    // Unlock: kill, state and delete may act while the process runs.
     drop(c);
     match signals {
         None => Ok(0),

@@ -87,6 +87,14 @@ impl Container {
         Ok(Container { dir, saved })
     }
 
+    /// Open an existing container without taking its lock (`state`,
+    /// `list`: readers never wait on a command in progress).
+    pub fn open_unlocked(root: &Root, id: &str) -> Result<Container> {
+        let dir = root.open_unlocked(id)?;
+        let saved = dir.load()?;
+        Ok(Container { dir, saved })
+    }
+
     pub fn status(&self) -> Status {
         status_of(&self.dir, &self.saved)
     }

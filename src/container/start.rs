@@ -32,8 +32,11 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     let path = format!("/proc/self/fd/{}/{}", c.dir.fd().as_raw_fd(), START_SOCKET);
     let addr = UnixAddr::new(path.as_str()).map_err(|e| Error::sys("start socket address", e))?;
     connect(sock.as_raw_fd(), &addr).map_err(|e| Error::sys("reach the container's init", e))?;
-    // From here the container counts as started, whatever happens next.
+    // From here the container counts as started, whatever happens next;
+    // the wait for the init's exec (its startContainer hooks run first)
+    // holds no lock, so other commands on this container never wait on it.
     let _ = std::fs::remove_file(c.dir.file(START_SOCKET));
+    c.dir.unlock();
     let mut conn = std::os::unix::net::UnixStream::from(sock);
     conn.write_all(b"s")
         .map_err(|e| Error::sys("signal the container's init", e))?;
