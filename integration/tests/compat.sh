@@ -187,3 +187,43 @@ test_compat_list_and_state_never_wait_on_a_lock() {
   assert_eq "$?" 0 "the create ($(cat "$T_TMP/c.err"))"
   assert_eq "$(state_field "$id" status)" created "status after the create"
 }
+
+test_compat_cpuset_parent_made_by_another_create() {
+  # cgroup v1 cpuset: a parent that another create has just made (its
+  # cpuset.cpus and .mems still empty) must be filled by whoever finds it
+  # empty, or joining fails with "No space left on device". Same for an
+  # update of a container's cpuset under such a parent (a pod's).
+  local cs=/sys/fs/cgroup/cpuset
+  [ -f "$cs/cpuset.cpus" ] || skip "no cgroup v1 cpuset hierarchy on this host"
+  mkdir -p "$cs$T_CG/pod" || fail "mkdir $cs$T_CG/pod"
+  assert_eq "$(cat "$cs$T_CG/pod/cpuset.cpus")" "" "the parent starts empty"
+  make_bundle a sleep 1000
+  cfg "$B" "c['linux']['cgroupsPath'] = '$T_CG/pod/a'"
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  assert_eq "$(cat "$cs$T_CG/pod/cpuset.cpus")" "$(cat "$cs/cpuset.cpus")" "the parent's cpus, filled"
+  assert_eq "$(cat "$cs$T_CG/pod/a/cpuset.mems")" "$(cat "$cs/cpuset.mems")" "the container's mems"
+  bcmd update --cpuset-cpus 0 "$id"
+  assert_rc 0 "update --cpuset-cpus 0 ($ERR)"
+  assert_eq "$(cat "$cs$T_CG/pod/a/cpuset.cpus")" 0 "the container's cpus after update"
+}
+
+test_compat_tmpfs_over_unified_is_not_cgroup2() {
+  # A nested set-up covers /sys/fs/cgroup/unified with a tmpfs: mountinfo
+  # still lists the cgroup2 mount underneath. berth must go by what is
+  # really there (no cgroup2), run the container, and leave nothing in the
+  # tmpfs (it failed with EBADF from clone3 and left a directory).
+  mountpoint -q /sys/fs/cgroup/unified 2>/dev/null || skip "no hybrid cgroup2 mount at /sys/fs/cgroup/unified"
+  make_bundle a sh -c 'echo ran'
+  local out
+  out=$(unshare -m --propagation private sh -c '
+    mount -t tmpfs berth-test /sys/fs/cgroup/unified || exit 90
+    "$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1
+    echo "rc=$?"
+    echo "left=$(ls -A /sys/fs/cgroup/unified | tr "\n" " ")"' "$BERTH" "$ROOT" "$B" "$(cid a)")
+  assert_contains "$out" "ran" "the container ran ($out)"
+  assert_contains "$out" "rc=0" "run's status ($out)"
+  assert_match "$out" "left=\s*$" "nothing made in the tmpfs ($out)"
+}

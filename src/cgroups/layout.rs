@@ -26,7 +26,17 @@ impl Layout {
         let mountinfo =
             std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
         let own = std::fs::read_to_string("/proc/self/cgroup").ctx(|| "read /proc/self/cgroup")?;
-        Ok(Self::parse(&mountinfo, &own))
+        let mut layout = Self::parse(&mountinfo, &own);
+        // mountinfo also lists mounts that something has since covered (a
+        // nested set-up puts a tmpfs over /sys/fs/cgroup/unified): only
+        // what is really a cgroup filesystem at its mount point counts.
+        if let Some((m, _)) = &layout.unified {
+            if !is_fs(m, CGROUP2_SUPER_MAGIC) {
+                layout.unified = None;
+            }
+        }
+        layout.v1.retain(|h| is_fs(&h.mount, CGROUP_SUPER_MAGIC));
+        Ok(layout)
     }
 
     pub fn is_pure_v2(&self) -> bool {
@@ -90,6 +100,14 @@ impl Layout {
         }
         layout
     }
+}
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+
+/// Whether the filesystem seen at `path` has this magic number.
+fn is_fs(path: &std::path::Path, magic: i64) -> bool {
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 as i64 == magic)
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -49,16 +49,36 @@ impl V1 {
     }
 }
 
-/// A new v1 cpuset cgroup starts with empty cpus/mems, and a task cannot
-/// join it until both are filled: copy them down from the parent.
-fn init_cpuset(made: &[PathBuf]) -> Result<()> {
-    for dir in made {
+/// A new v1 cpuset cgroup starts with empty cpus/mems, and no task can
+/// join it (ENOSPC) until both are filled. Whoever finds them empty fills
+/// them, top-down from the nearest level that has them, at every level:
+/// not only whoever made the directory, since two creates under a new
+/// parent race (the second may find the parent made but not yet filled).
+/// Writing the same value twice is harmless.
+fn fill_cpuset(dir: &Path) -> Result<()> {
+    let read = |d: &Path, f: &str| {
+        std::fs::read_to_string(d.join(f))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let mut empty = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        match (read(d, "cpuset.cpus"), read(d, "cpuset.mems")) {
+            // Above the hierarchy's root: nothing to copy from.
+            (None, _) | (_, None) => break,
+            (Some(c), Some(m)) if !c.is_empty() && !m.is_empty() => break,
+            _ => empty.push(d),
+        }
+        cur = d.parent();
+    }
+    for d in empty.into_iter().rev() {
+        let Some(parent) = d.parent() else { continue };
         for file in ["cpuset.cpus", "cpuset.mems"] {
-            let parent = dir.parent().unwrap_or(dir).join(file);
-            let value = std::fs::read_to_string(&parent).unwrap_or_default();
-            let own = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-            if own.trim().is_empty() && !value.trim().is_empty() {
-                write(&dir.join(file), value.trim())?;
+            if read(d, file).is_some_and(|v| v.is_empty()) {
+                if let Some(v) = read(parent, file).filter(|v| !v.is_empty()) {
+                    write(&d.join(file), &v)?;
+                }
             }
         }
     }
@@ -68,9 +88,9 @@ fn init_cpuset(made: &[PathBuf]) -> Result<()> {
 impl Manager for V1 {
     fn create(&self) -> Result<()> {
         for (ctrl, dir) in &self.dirs {
-            let made = mkdir_all(dir)?;
+            mkdir_all(dir)?;
             if ctrl.split(',').any(|c| c == "cpuset") {
-                init_cpuset(&made)?;
+                fill_cpuset(dir)?;
             }
         }
         if let Some(u) = &self.unified {
@@ -115,6 +135,11 @@ impl Manager for V1 {
             && self.unified.as_deref().is_some_and(|u| {
                 super::v2::enable_controller(u, "hugetlb", "hugepageLimits").is_ok()
             });
+        // An ancestor made by someone else (a pod's parent) may still have
+        // empty cpus/mems: a child's cpuset cannot be set under it.
+        if let Some(d) = self.dir_of("cpuset") {
+            fill_cpuset(d)?;
+        }
         let locate = |file: &str| self.locate(file, hugetlb_on_v2);
         let settings = resources::v1(r, &PathProbe(&locate), hugetlb_on_v2)?;
         write_settings(&settings, &locate)?;
@@ -177,5 +202,45 @@ impl Manager for V1 {
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpuset_filled_at_every_empty_level_top_down() {
+        // Plain files standing in for a cpuset hierarchy: the root has
+        // values, a parent someone else made is still empty, and so is
+        // the container's own directory.
+        let base = std::env::temp_dir().join(format!("berth-cpuset-{}", std::process::id()));
+        let (root, parent, own) = (base.join("r"), base.join("r/pod"), base.join("r/pod/c"));
+        std::fs::create_dir_all(&own).unwrap();
+        for (d, cpus, mems) in [
+            (&root, "0-3\n", "0\n"),
+            (&parent, "\n", "\n"),
+            (&own, "", ""),
+        ] {
+            std::fs::write(d.join("cpuset.cpus"), cpus).unwrap();
+            std::fs::write(d.join("cpuset.mems"), mems).unwrap();
+        }
+        fill_cpuset(&own).unwrap();
+        for d in [&parent, &own] {
+            assert_eq!(
+                std::fs::read_to_string(d.join("cpuset.cpus")).unwrap(),
+                "0-3"
+            );
+            assert_eq!(std::fs::read_to_string(d.join("cpuset.mems")).unwrap(), "0");
+        }
+        // A level with values of its own keeps them.
+        std::fs::write(parent.join("cpuset.cpus"), "1").unwrap();
+        std::fs::write(own.join("cpuset.cpus"), "").unwrap();
+        fill_cpuset(&own).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(own.join("cpuset.cpus")).unwrap(),
+            "1"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
