@@ -227,3 +227,26 @@ test_compat_tmpfs_over_unified_is_not_cgroup2() {
   assert_contains "$out" "rc=0" "run's status ($out)"
   assert_match "$out" "left=\s*$" "nothing made in the tmpfs ($out)"
 }
+
+test_compat_rnosymfollow_reaches_submounts() {
+  # rnosymfollow (and every recursive r* option) applies to every
+  # submount of an rbind, through mount_setattr(AT_RECURSIVE); it was
+  # passed to the kernel as data, which a bind ignores. nosymfollow on a
+  # plain bind is a flag too.
+  make_bundle a sh -c 'cat /mnt/top-link 2>&1; cat /mnt/sub/sub-link 2>&1; cat /mnt/sub/plain; grep " /mnt/sub " /proc/self/mountinfo | grep -o nosymfollow'
+  local d=$T_TMP/src
+  mkdir -p "$d/sub" "$B/rootfs/mnt"
+  echo top-target >"$d/top-target"
+  cfg "$B" "c['mounts'].append({'destination': '/mnt', 'type': 'bind', 'source': '$d', 'options': ['rbind', 'rnosymfollow']})"
+  local out
+  out=$(unshare -m --propagation private sh -c '
+    mount -t tmpfs sub "$4/sub" || exit 90
+    echo sub-target >"$4/sub/sub-target"; echo plain-file >"$4/sub/plain"
+    ln -s top-target "$4/top-link"; ln -s sub-target "$4/sub/sub-link"
+    "$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid a)" "$d")
+  assert_contains "$out" "rc=0" "run ($out)"
+  assert_contains "$out" "plain-file" "files are read ($out)"
+  assert_not_contains "$out" "top-target" "the symlink on the bind itself was followed ($out)"
+  assert_not_contains "$out" "sub-target" "the symlink on a submount was followed ($out)"
+  assert_contains "$out" "nosymfollow" "the submount's flags ($out)"
+}

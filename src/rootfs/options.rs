@@ -13,6 +13,10 @@ pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
 pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 pub const MOUNT_ATTR__ATIME: u64 = 0x70;
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+
+/// MS_NOSYMFOLLOW (Linux 5.10), which nix does not name.
+const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
 
 #[derive(Debug, PartialEq)]
 pub struct MountOptions {
@@ -95,6 +99,8 @@ fn plain_flag(name: &str) -> Option<(bool, MsFlags)> {
         "noiversion" => (false, F::MS_I_VERSION),
         "lazytime" => (true, F::MS_LAZYTIME),
         "nolazytime" => (false, F::MS_LAZYTIME),
+        "nosymfollow" => (true, MS_NOSYMFOLLOW),
+        "symfollow" => (false, MS_NOSYMFOLLOW),
         _ => return None,
     })
 }
@@ -113,8 +119,12 @@ fn recursive_attr(name: &str) -> Option<(bool, u64)> {
         "rnodiratime" => (true, MOUNT_ATTR_NODIRATIME),
         "rdiratime" => (false, MOUNT_ATTR_NODIRATIME),
         "rrelatime" => (true, MOUNT_ATTR_RELATIME),
+        // Leaving relatime, atime or strictatime: the default (relatime).
+        "rnorelatime" | "ratime" | "rnostrictatime" => (false, MOUNT_ATTR_RELATIME),
         "rnoatime" => (true, MOUNT_ATTR_NOATIME),
         "rstrictatime" => (true, MOUNT_ATTR_STRICTATIME),
+        "rnosymfollow" => (true, MOUNT_ATTR_NOSYMFOLLOW),
+        "rsymfollow" => (false, MOUNT_ATTR_NOSYMFOLLOW),
         _ => return None,
     })
 }
@@ -196,6 +206,21 @@ mod tests {
         assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
         assert_eq!(o.attr_set, MOUNT_ATTR_RDONLY);
         assert!(o.data.is_empty());
+    }
+
+    #[test]
+    fn symfollow_options_are_flags_not_data() {
+        let o = p(&["rbind", "rnosymfollow"]);
+        assert_eq!(o.attr_set, MOUNT_ATTR_NOSYMFOLLOW);
+        assert!(o.data.is_empty());
+        let o = p(&["bind", "nosymfollow"]);
+        assert_eq!(o.flags, MS_NOSYMFOLLOW);
+        assert!(o.data.is_empty());
+        assert_eq!(p(&["rsymfollow"]).attr_clr, MOUNT_ATTR_NOSYMFOLLOW);
+        for atime in ["ratime", "rnorelatime", "rnostrictatime"] {
+            let o = p(&[atime]);
+            assert_eq!((o.attr_set, o.attr_clr), (0, MOUNT_ATTR__ATIME), "{atime}");
+        }
     }
 
     #[test]
