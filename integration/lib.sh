@@ -225,6 +225,10 @@ with open(p, "w") as f:
 EOF
 }
 
+# CGROUPNS: config code that adds a cgroup namespace (`berth spec`, like
+# runc's, asks for one only on a pure cgroup v2 host).
+CGROUPNS='c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"] + [{"type": "cgroup"}]'
+
 # make_bundle NAME ARGS...: a busybox bundle at $T_TMP/NAME, set in $B:
 # config from `berth spec` ($ITEST_SPEC), terminal off, process.args = ARGS,
 # the root writable, a cgroupsPath of its own under $T_CG, and the host dir

@@ -1,9 +1,10 @@
 //! The config.json that `berth spec` writes: a busybox-friendly default
-//! shaped like runc's, and its `--rootless` variant.
+//! shaped like runc's, and its `--rootless` variant. As runc's, it asks for
+//! a cgroup namespace only on a pure cgroup v2 host (`cgroup_ns`).
 
 use serde_json::{json, Value};
 
-pub fn default_config(rootless: bool) -> Value {
+pub fn default_config(rootless: bool, cgroup_ns: bool) -> Value {
     let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc"}),
@@ -45,6 +46,8 @@ pub fn default_config(rootless: bool) -> Value {
         namespaces.push(json!({"type": "user"}));
     } else {
         namespaces.insert(1, json!({"type": "network"}));
+    }
+    if cgroup_ns {
         namespaces.push(json!({"type": "cgroup"}));
     }
     let mut linux = json!({
@@ -93,8 +96,8 @@ mod tests {
 
     #[test]
     fn default_configs_parse_and_validate() {
-        for rootless in [false, true] {
-            let raw = serde_json::to_vec(&default_config(rootless)).unwrap();
+        for (rootless, cgroup_ns) in [(false, false), (false, true), (true, false), (true, true)] {
+            let raw = serde_json::to_vec(&default_config(rootless, cgroup_ns)).unwrap();
             let spec = crate::spec::parse(&raw, std::path::Path::new("config.json")).unwrap();
             crate::spec::validate(&spec).unwrap();
         }

@@ -203,7 +203,7 @@ test_cgroup_every_hierarchy_joined() {
   # cgroup (a thread writing "0" to `tasks` on v1; clone3 into the
   # cgroup2 directory, on a hybrid host's unified hierarchy too): every
   # hierarchy mounted on the host lists them under the cgroupsPath.
-  exec_sleeper a
+  exec_sleeper a "$CGROUPNS"
   local want="$T_CG/a" n
   bexec "$ID" cat /proc/self/cgroup
   assert_rc 0 "exec (stderr: $ERR)"

@@ -250,3 +250,43 @@ test_compat_rnosymfollow_reaches_submounts() {
   assert_not_contains "$out" "sub-target" "the symlink on a submount was followed ($out)"
   assert_contains "$out" "nosymfollow" "the submount's flags ($out)"
 }
+
+test_compat_spec_cgroupns_only_on_pure_v2() {
+  # runc's `spec` asks for a cgroup namespace only on a pure cgroup v2
+  # host; on v1 or hybrid it leaves it out.
+  mkdir -p "$T_TMP/s"
+  (cd "$T_TMP/s" && "$BERTH" spec) || fail "spec"
+  local has want=no
+  has=$(py -c 'import json,sys; print("yes" if any(n["type"] == "cgroup" for n in json.load(open(sys.argv[1]))["linux"]["namespaces"]) else "no")' "$T_TMP/s/config.json")
+  if [ "$(stat -f -c %T /sys/fs/cgroup)" == cgroup2fs ]; then want=yes; fi
+  assert_eq "$has" "$want" "a cgroup namespace in the spec (host /sys/fs/cgroup: $(stat -f -c %T /sys/fs/cgroup))"
+}
+
+test_compat_kill_signal_0_and_list_json_order() {
+  # kill ID 0 checks that the init is there (kill(2) with no signal), and
+  # fails once it is gone; list --format json and state keep runc's field
+  # order, which callers that match the text rely on.
+  make_bundle a sleep 1000
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  bcmd kill "$id" 0
+  assert_rc 0 "kill ID 0 of a running container ($ERR)"
+  bcmd list --format json
+  assert_rc 0 "list"
+  assert_match "$OUT" '^\[\{"ociVersion":"[0-9.]+","id":"'"$id"'","pid":[0-9]+,"status":"running","bundle":"[^"]*","rootfs":"[^"]*","created":"[^"]*","owner":"[^"]*"\}\]$' "list --format json"
+  bcmd events --stats "$id"
+  assert_rc 0 "events --stats"
+  assert_match "$OUT" '^\{"type":"stats","id":"'"$id"'","data":\{' "events --stats"
+  bcmd kill "$id" KILL
+  wait_status "$id" stopped
+  bcmd kill "$id" 0
+  assert_rc 1 "kill ID 0 of a stopped container"
+  assert_contains "$ERR" "not running" "its error"
+  bcmd kill --all "$id" 0
+  assert_rc 0 "kill --all ID 0 of a stopped container"
+  # An explicit --root that does not exist is an error for list.
+  "$BERTH" --root "$T_TMP/no-such-root" list >/dev/null 2>&1 && fail "list with a missing --root succeeded"
+  return 0
+}

@@ -29,6 +29,7 @@ test_ns_network() {
 test_ns_identities() {
   # Every namespace in the config is new; one left out is the host's.
   make_bundle a sh -c 'for n in ipc uts mnt net cgroup pid; do readlink /proc/self/ns/$n; done'
+  cfg "$B" "$CGROUPNS"
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
   local n i=0 line
@@ -114,6 +115,7 @@ test_ns_no_mount_namespace() {
 
 test_ns_cgroup() {
   make_bundle a cat /proc/self/cgroup
+  cfg "$B" "$CGROUPNS"
   brun "$B" "$(cid a)"
   assert_rc 0 "run"
   local bad

@@ -1,5 +1,5 @@
 use anyhow::Result;
-use berth::container::{state_json, status_of};
+use berth::container::{state_json, status_of, StateJson};
 use berth::state::Root;
 
 #[derive(clap::Args, Debug)]
@@ -12,19 +12,26 @@ pub struct Args {
     pub quiet: bool,
 }
 
-fn unrecorded(id: &str, status: &str) -> serde_json::Value {
-    serde_json::json!({
-        "ociVersion": berth::OCI_VERSION,
-        "id": id,
-        "pid": 0,
-        "status": status,
-        "bundle": "",
-        "created": "",
-        "owner": "",
-    })
+fn unrecorded(id: &str, status: &str) -> StateJson {
+    StateJson {
+        oci_version: berth::OCI_VERSION.into(),
+        id: id.into(),
+        pid: 0,
+        status: status.into(),
+        bundle: String::new(),
+        rootfs: String::new(),
+        created: String::new(),
+        annotations: Default::default(),
+        owner: String::new(),
+    }
 }
 
-pub fn run(root: &Root, a: Args) -> Result<u8> {
+pub fn run(root: &Root, explicit_root: bool, a: Args) -> Result<u8> {
+    // As runc: a --root that does not exist is an error; the default one
+    // not existing just means there are no containers.
+    if explicit_root && !root.path.is_dir() {
+        anyhow::bail!("--root {}: no such directory", root.path.display());
+    }
     let mut rows = Vec::new();
     for id in root.ids()? {
         // Without the lock: list never waits on a command in progress.
@@ -43,7 +50,7 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
     }
     if a.quiet {
         for r in &rows {
-            println!("{}", r["id"].as_str().unwrap_or(""));
+            println!("{}", r.id);
         }
         return Ok(0);
     }
@@ -57,12 +64,12 @@ pub fn run(root: &Root, a: Args) -> Result<u8> {
             for r in &rows {
                 println!(
                     "{:<20} {:<8} {:<10} {:<40} {:<31} {}",
-                    r["id"].as_str().unwrap_or(""),
-                    r["pid"].to_string(),
-                    r["status"].as_str().unwrap_or(""),
-                    r["bundle"].as_str().unwrap_or(""),
-                    r["created"].as_str().unwrap_or(""),
-                    r["owner"].as_str().unwrap_or("")
+                    r.id,
+                    r.pid.to_string(),
+                    r.status,
+                    r.bundle,
+                    r.created,
+                    r.owner
                 );
             }
         }

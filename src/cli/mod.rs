@@ -22,6 +22,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// The state root without `--root`, as runc's /run/runc.
+pub const DEFAULT_ROOT: &str = "/run/berth";
+
 /// `berth -v` / `--version`, in runc's three lines (clap prints the name,
 /// a space, then this): `berth version X`, `commit: C`, `spec: S`.
 const VERSION: &str = concat!(
@@ -43,9 +46,9 @@ pub struct Cli {
     /// Print the version (-v, as runc).
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
     version: (),
-    /// Directory for the state of containers.
-    #[arg(long, global = true, default_value = "/run/berth")]
-    pub root: PathBuf,
+    /// Directory for the state of containers [default: /run/berth].
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write log messages (and errors) to this file instead of stderr.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -118,7 +121,12 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         }
         other => bail!("--rootless: {other:?} is not one of true, false, auto"),
     }
-    let root = berth::state::Root::new(&cli.root);
+    let explicit_root = cli.root.is_some();
+    let root = berth::state::Root::new(
+        cli.root
+            .as_deref()
+            .unwrap_or(std::path::Path::new(DEFAULT_ROOT)),
+    );
     match cli.command {
         Command::Create(a) => create::run(&root, a),
         Command::Start(a) => start::run(&root, a),
@@ -127,7 +135,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Delete(a) => delete::run(&root, a),
         Command::Run(a) => run::run(&root, a),
         Command::Exec(a) => exec::run(&root, a),
-        Command::List(a) => list::run(&root, a),
+        Command::List(a) => list::run(&root, explicit_root, a),
         Command::Pause(a) => pause::run(&root, a),
         Command::Resume(a) => resume::run(&root, a),
         Command::Ps(a) => ps::run(&root, a),
@@ -138,10 +146,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     }
 }
 
-/// A failed `exec`. Bad input (an unknown or stopped container, a flag or
-/// process file that is wrong) exits 1, as every command's does; a process
-/// that could not be started exits 255, as runc's, so that a caller can
-/// tell it from the status of a process that ran.
+/// A failed `exec`: it exits 255 (see `failure_status`).
 #[derive(Debug)]
 pub struct ExecFailed(pub anyhow::Error);
 
@@ -153,8 +158,7 @@ impl std::fmt::Display for ExecFailed {
 
 impl std::error::Error for ExecFailed {}
 
-/// The exit status for an error from `dispatch`.
-/// `exec` exits 255 for every failure of its own (an unknown, stopped or
+/// The exit status for an error from `dispatch`: 1, but `exec` exits 255 for every failure of its own (an unknown, stopped or
 /// paused container, a bad flag, a process that could not start), as
 /// runc does, so that it stands apart from the process's own status.
 pub fn failure_status(e: &anyhow::Error) -> u8 {

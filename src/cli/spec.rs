@@ -17,7 +17,10 @@ pub fn run(a: Args) -> Result<u8> {
     if path.exists() {
         bail!("{}: already exists; remove it first", path.display());
     }
-    let text = serde_json::to_string_pretty(&berth::template::default_config(a.rootless))?;
+    // runc adds a cgroup namespace only where the host is pure cgroup v2.
+    let cgroup_ns = berth::cgroups::Layout::detect().is_ok_and(|l| l.is_pure_v2());
+    let text =
+        serde_json::to_string_pretty(&berth::template::default_config(a.rootless, cgroup_ns))?;
     std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
     Ok(0)
 }

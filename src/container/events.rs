@@ -6,7 +6,16 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+/// One line of the stream, in runc's field order (`type`, `id`, `data`),
+/// which callers that match the text rely on.
+#[derive(serde::Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<crate::cgroups::stats::Stats>,
+}
 
 use super::{init_alive, Container, Status};
 use crate::error::{Error, Result};
@@ -37,13 +46,17 @@ pub fn events(
         });
     }
     let cgroup = crate::cgroups::manager(&saved.cgroup);
-    let mut emit = |v: serde_json::Value| -> Result<()> {
-        writeln!(out, "{v}")
+    let mut emit = |ev: Event| -> Result<()> {
+        let line = serde_json::to_string(&ev).map_err(|e| Error::Other(e.to_string()))?;
+        writeln!(out, "{line}")
             .and_then(|_| out.flush())
             .map_err(|e| Error::sys("write events", e))
     };
-    let stats =
-        |cg: &dyn crate::cgroups::Manager| json!({"type": "stats", "id": id, "data": cg.stats()});
+    let stats = |cg: &dyn crate::cgroups::Manager| Event {
+        kind: "stats",
+        id,
+        data: Some(cg.stats()),
+    };
     if stats_once {
         return emit(stats(cgroup.as_ref()));
     }
@@ -53,7 +66,11 @@ pub fn events(
         let alive = init_alive(&saved);
         let now_ooms = cgroup.oom_kills();
         if now_ooms > ooms {
-            emit(json!({"type": "oom", "id": id}))?;
+            emit(Event {
+                kind: "oom",
+                id,
+                data: None,
+            })?;
             ooms = now_ooms;
         }
         if !alive {

@@ -9,9 +9,15 @@ use crate::error::{Error, Result};
 use crate::state::Root;
 
 /// Parse a signal as runc does: a number, or a name with or without SIG.
-pub fn parse_signal(s: &str) -> Result<Signal> {
+/// 0 is no signal (`None`): kill(2)'s check that the process is there.
+pub fn parse_signal(s: &str) -> Result<Option<Signal>> {
     if let Ok(n) = s.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| Error::Other(format!("unknown signal {s:?}")));
+        if n == 0 {
+            return Ok(None);
+        }
+        return Signal::try_from(n)
+            .map(Some)
+            .map_err(|_| Error::Other(format!("unknown signal {s:?}")));
     }
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") {
@@ -20,10 +26,11 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
         format!("SIG{upper}")
     };
     name.parse::<Signal>()
+        .map(Some)
         .map_err(|_| Error::Other(format!("unknown signal {s:?}")))
 }
 
-pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
+pub fn kill(root: &Root, id: &str, sig: Option<Signal>, all: bool) -> Result<()> {
     let c = Container::open(root, id)?;
     let status = c.status();
     if status == Status::Stopped && !all {
@@ -34,7 +41,8 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
         });
     }
     crate::logging::debug(&format!(
-        "kill {id}: {sig} to {}",
+        "kill {id}: {} to {}",
+        sig.map_or("signal 0", |s| s.as_str()),
         if all {
             "every process".to_string()
         } else {
@@ -52,7 +60,7 @@ pub fn kill(root: &Root, id: &str, sig: Signal, all: bool) -> Result<()> {
     // A v1-frozen task only dies once thawed (v2 lets SIGKILL through, but
     // whatever outlives the init must not stay frozen either): as runc
     // does, SIGKILL thaws a paused container. Other signals stay pending.
-    if sig == Signal::SIGKILL && status == Status::Paused {
+    if sig == Some(Signal::SIGKILL) && status == Status::Paused {
         crate::cgroups::freezer::thaw_if_frozen(&c.saved.cgroup);
     }
     Ok(())
@@ -64,10 +72,11 @@ mod tests {
 
     #[test]
     fn signal_names() {
-        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("sigterm").unwrap(), Signal::SIGTERM);
-        assert_eq!(parse_signal("SIGUSR1").unwrap(), Signal::SIGUSR1);
+        assert_eq!(parse_signal("9").unwrap(), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("KILL").unwrap(), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("sigterm").unwrap(), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("SIGUSR1").unwrap(), Some(Signal::SIGUSR1));
+        assert_eq!(parse_signal("0").unwrap(), None);
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("99").is_err());
     }

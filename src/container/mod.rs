@@ -15,6 +15,7 @@ pub mod run;
 pub mod start;
 pub mod update;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::json;
@@ -104,7 +105,7 @@ impl Container {
     }
 
     /// The OCI state, with runc's extra fields (rootfs, created, owner).
-    pub fn state_json(&self) -> serde_json::Value {
+    pub fn state_json(&self) -> StateJson {
         state_json(&self.saved, self.status())
     }
 }
@@ -122,26 +123,41 @@ pub fn status_of(dir: &ContainerDir, saved: &Saved) -> Status {
     Status::Running
 }
 
-pub fn state_json(saved: &Saved, status: Status) -> serde_json::Value {
+/// A container's state as `state` and `list --format json` print it: the
+/// OCI fields plus runc's (rootfs, created, owner), in runc's order, which
+/// callers that match the text (runc's own suite does) rely on.
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct StateJson {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub status: String,
+    pub bundle: String,
+    pub rootfs: String,
+    pub created: String,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: HashMap<String, String>,
+    pub owner: String,
+}
+
+pub fn state_json(saved: &Saved, status: Status) -> StateJson {
     let pid = if status == Status::Stopped {
         0
     } else {
         saved.pid
     };
-    let mut v = json!({
-        "ociVersion": crate::OCI_VERSION,
-        "id": saved.id,
-        "pid": pid,
-        "status": status.as_str(),
-        "bundle": saved.bundle,
-        "rootfs": saved.rootfs,
-        "created": saved.created,
-        "owner": saved.owner,
-    });
-    if !saved.annotations.is_empty() {
-        v["annotations"] = json!(saved.annotations);
+    StateJson {
+        oci_version: crate::OCI_VERSION.into(),
+        id: saved.id.clone(),
+        pid,
+        status: status.as_str().into(),
+        bundle: saved.bundle.to_string_lossy().into_owned(),
+        rootfs: saved.rootfs.to_string_lossy().into_owned(),
+        created: saved.created.clone(),
+        annotations: saved.annotations.clone(),
+        owner: saved.owner.clone(),
     }
-    v
 }
 
 /// The state given to hooks on stdin (the OCI fields only).
