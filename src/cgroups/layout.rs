@@ -107,7 +107,7 @@ const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
 
 /// Whether the filesystem seen at `path` has this magic number.
 fn is_fs(path: &std::path::Path, magic: i64) -> bool {
-    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 as i64 == magic)
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 == magic)
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
