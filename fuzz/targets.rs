@@ -46,7 +46,7 @@ pub fn state(data: &[u8]) -> Result<(), String> {
     assert_eq!(reloaded.pid, saved.pid);
     assert_eq!(reloaded.cgroup, saved.cgroup);
     for status in [Status::Created, Status::Running, Status::Stopped] {
-        let _ = state_json(&saved, status).to_string();
+        serde_json::to_string(&state_json(&saved, status)).expect("a state prints as JSON");
     }
     let _ = hook_state(
         &saved.id,
