@@ -242,7 +242,7 @@ make_bundle() {
     "$B/rootfs/etc" "$B/rootfs/tmp" "$B/rootfs/host" "$B/host" || fail "make_bundle: mkdir"
   chmod 755 "$B" "$B/rootfs"
   chmod 777 "$B/host"
-  cp "$BUSYBOX" "$B/rootfs/bin/busybox" || fail "make_bundle: copy busybox"
+  cp "$BUSYBOX" "$B/rootfs/bin/busybox" && chmod 755 "$B/rootfs/bin/busybox" || fail "make_bundle: copy busybox"
   (cd "$B" && "${ITEST_SPEC:-$BERTH}" spec) || fail "make_bundle: berth spec failed"
   APPLETS=$APPLETS CGP="$T_CG/$name" HOSTDIR="$B/host" RT=$ITEST_RUNTIME py - "$B/config.json" "$@" <<'EOF' || fail "make_bundle: editing config.json failed"
 import json, os, sys

@@ -290,3 +290,46 @@ test_compat_kill_signal_0_and_list_json_order() {
   "$BERTH" --root "$T_TMP/no-such-root" list >/dev/null 2>&1 && fail "list with a missing --root succeeded"
   return 0
 }
+
+test_compat_pty_owned_by_the_process_user() {
+  # As runc: the process's terminal belongs to its user; the group is
+  # devpts' own (gid=5 in the spec's devpts options).
+  make_bundle a sh -c 'stat -c "owner=%u:%g" $(tty)'
+  cfg "$B" 'c["process"]["terminal"] = True' 'c["process"]["user"] = {"uid": 1000, "gid": 100}'
+  local sock="$T_TMP/console.sock" out="$T_TMP/console.out" id
+  start_console_receiver "$sock" "$out"
+  id=$(cid a)
+  bcreate "$B" "$id" --console-socket "$sock"
+  assert_rc 0 "create --console-socket ($ERR)"
+  must_start "$id"
+  wait_file "$out.done" 10 || fail "the receiver did not see the pty close"
+  assert_contains "$(tr -d '\r' <"$out")" "owner=1000:5" "the pty's owner"
+}
+
+test_compat_env_dedup_and_home() {
+  # runc's environment: each name once with its last value, an empty HOME
+  # replaced by the user's home from the container's /etc/passwd.
+  make_bundle a env
+  printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n' >"$B/rootfs/etc/passwd"
+  cfg "$B" 'c["process"]["env"] = ["ONE=two", "PATH=/bin", "ONE=three", "HOME=/x", "HOME="]'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$(sort <<<"$OUT" | tr '\n' ' ')" "HOME=/root ONE=three PATH=/bin " "the environment"
+  cfg "$B" 'c["process"]["user"] = {"uid": 1000, "gid": 1000}' 'c["process"]["env"] = ["PATH=/bin"]'
+  brun "$B" "$(cid b)"
+  assert_contains "$OUT" "HOME=/home/user" "HOME of uid 1000"
+}
+
+test_compat_exec_process_file_without_user() {
+  # runc runs a --process file without `user` as uid 0.
+  make_bundle a sleep 1000
+  cfg "$B" 'c["process"]["user"] = {"uid": 1000, "gid": 1000}'
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  printf '{"args": ["id", "-u"], "cwd": "/"}' >"$T_TMP/p.json"
+  bcmd exec --process "$T_TMP/p.json" "$id"
+  assert_rc 0 "exec --process without user ($ERR)"
+  assert_eq "$OUT" 0 "uid"
+}

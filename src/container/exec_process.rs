@@ -102,8 +102,16 @@ fn load(path: &Path) -> Result<Process> {
 /// Parse the bytes of a `--process` file read from `path` (named in the
 /// error). Not validated yet: `build` does that after the flags apply.
 pub fn parse(raw: &[u8], path: &Path) -> Result<Process> {
-    crate::json::parse(raw)
-        .map_err(|msg| Error::InvalidConfig(format!("--process {}: {msg}", path.display())))
+    let err = |msg| Error::InvalidConfig(format!("--process {}: {msg}", path.display()));
+    // As runc: a file without `user` runs the process as uid 0, gid 0.
+    if let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_slice(raw) {
+        if !obj.contains_key("user") {
+            obj.insert("user".into(), serde_json::json!({"uid": 0, "gid": 0}));
+            let filled = serde_json::to_vec(&obj).map_err(|e| err(e.to_string()))?;
+            return crate::json::parse(&filled).map_err(err);
+        }
+    }
+    crate::json::parse(raw).map_err(err)
 }
 
 fn apply(f: &ProcessFlags, p: &mut Process) -> Result<()> {
@@ -279,6 +287,14 @@ mod tests {
             .contains("--env"));
         f.env = vec!["=x".into()];
         assert!(build(&f, &config()).is_err());
+    }
+
+    #[test]
+    fn process_file_without_user_runs_as_root() {
+        let p = parse(br#"{"args":["id"],"cwd":"/"}"#, Path::new("p.json")).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (0, 0));
+        let err = parse(br#"{"args":["id"],"cwd":7}"#, Path::new("p.json")).unwrap_err();
+        assert!(err.to_string().contains("p.json"), "{err}");
     }
 
     #[test]

@@ -45,14 +45,27 @@ pub fn lookup(prog: &str, env: &[String]) -> Result<PathBuf> {
     )))
 }
 
-/// The environment the program gets: the config's, plus HOME when the
-/// config does not set it (from the container's /etc/passwd, else "/").
+/// The environment the program gets, as runc builds it: the config's
+/// with `extra` entries replacing those of the same name; each name once,
+/// with its last value, in the order of those last values; an empty HOME
+/// dropped; HOME added when unset (from the container's /etc/passwd entry
+/// for the uid, else "/").
 pub fn environment(env: &[String], uid: u32, extra: &[(String, String)]) -> Vec<String> {
-    let mut out: Vec<String> = env.to_vec();
-    for (k, v) in extra {
-        out.retain(|kv| !kv.starts_with(&format!("{k}=")));
-        out.push(format!("{k}={v}"));
+    let all = env
+        .iter()
+        .cloned()
+        .chain(extra.iter().map(|(k, v)| format!("{k}={v}")));
+    let all: Vec<String> = all.collect();
+    let name = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_string();
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<String> = Vec::with_capacity(all.len() + 1);
+    for kv in all.iter().rev() {
+        if !seen.insert(name(kv)) || kv == "HOME=" {
+            continue;
+        }
+        out.push(kv.clone());
     }
+    out.reverse();
     if !out.iter().any(|kv| kv.starts_with("HOME=")) {
         out.push(format!("HOME={}", home_of(uid)));
     }
@@ -206,5 +219,15 @@ mod tests {
         assert!(env.iter().any(|e| e.starts_with("HOME=")));
         let env = environment(&["HOME=/root".into()], 0, &[]);
         assert_eq!(env, vec!["HOME=/root".to_string()]);
+        // runc's rules: each name once, its last value, in the order of
+        // the last values; an empty HOME is replaced.
+        let env = environment(
+            &["A=1".into(), "B=2".into(), "A=3".into(), "HOME=".into()],
+            65534,
+            &[],
+        );
+        assert_eq!(env[..2], ["B=2".to_string(), "A=3".to_string()]);
+        assert!(env[2].starts_with("HOME=") && env[2] != "HOME=", "{env:?}");
+        assert_eq!(env.len(), 3);
     }
 }

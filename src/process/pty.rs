@@ -7,14 +7,28 @@ use std::os::fd::AsRawFd;
 use oci_spec::runtime::Process;
 
 use super::channel::{Channel, Msg};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tty::{self, Pty};
+use nix::fcntl::AT_FDCWD;
 
-/// Open a pty sized as `process.consoleSize` asks.
+/// Open a pty sized as `process.consoleSize` asks, its slave owned by the
+/// process's user (as runc; the group stays devpts' own, `gid=5` in the
+/// usual config), so that the process can use its terminal as itself.
 pub fn open(p: Option<&Process>) -> Result<Pty> {
     let pty = tty::open_pty()?;
     if let Some(b) = p.and_then(|p| p.console_size()) {
         tty::set_size(pty.master.as_raw_fd(), b.width() as u16, b.height() as u16);
+    }
+    let uid = p.map_or(0, |p| p.user().uid());
+    if uid != 0 {
+        nix::unistd::fchownat(
+            AT_FDCWD,
+            pty.slave_path.as_str(),
+            Some(nix::unistd::Uid::from_raw(uid)),
+            None,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| Error::sys(format!("chown {} to uid {uid}", pty.slave_path), e))?;
     }
     Ok(pty)
 }
