@@ -333,3 +333,23 @@ test_compat_exec_process_file_without_user() {
   assert_rc 0 "exec --process without user ($ERR)"
   assert_eq "$OUT" 0 "uid"
 }
+
+test_compat_tmpfs_mode() {
+  # A tmpfs without mode= takes the mode of the directory it covers; with
+  # mode= that one (the directory itself untouched); on a directory berth
+  # makes, tmpfs's default 1777 (and the directories made are 755).
+  make_bundle a sh -c 'stat -c %a /inherit /explicit /made/a/b; grep -E " /(inherit|explicit|made/a/b) " /proc/self/mounts'
+  mkdir -p "$B/rootfs/inherit" "$B/rootfs/explicit"
+  chmod 0710 "$B/rootfs/inherit" "$B/rootfs/explicit"
+  cfg "$B" 'c["mounts"] += [
+    {"type": "tmpfs", "source": "tmpfs", "destination": "/inherit", "options": ["rw", "nodev", "nosuid"]},
+    {"type": "tmpfs", "source": "tmpfs", "destination": "/explicit", "options": ["rw", "nodev", "nosuid", "mode=1500"]},
+    {"type": "tmpfs", "source": "tmpfs", "destination": "/made/a/b", "options": ["rw", "nodev", "nosuid"]}]'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$(head -3 <<<"$OUT" | tr '\n' ' ')" "710 1500 1777 " "the modes inside"
+  assert_match "$(grep ' /inherit ' <<<"$OUT")" 'mode=710' "the inherited mode= in /proc/self/mounts"
+  assert_not_contains "$(grep ' /made/a/b ' <<<"$OUT")" "mode=" "no mode= on a directory berth made"
+  assert_eq "$(stat -c %a "$B/rootfs/explicit")" 710 "the covered directory's own mode"
+  assert_eq "$(stat -c %a "$B/rootfs/made" "$B/rootfs/made/a" "$B/rootfs/made/a/b" | tr '\n' ' ')" "755 755 755 " "the directories made"
+}

@@ -108,6 +108,13 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         let _ = meta.mode();
         top
     } else {
+        // A tmpfs without mode= takes the mode of the directory it covers
+        // (runc does this since 1.2); on a directory berth makes, it keeps
+        // tmpfs's own default (1777).
+        let covered_mode = (typ == "tmpfs" && !opts.data.iter().any(|d| d.starts_with("mode=")))
+            .then(|| root.resolve(&dest).ok().map(|h| mode_of(&h)))
+            .flatten()
+            .filter(|m| is_dir_mode(*m));
         let h = ensure_target(root, &dest, true)?;
         if matches!(typ.as_str(), "proc" | "sysfs") {
             // procfs and sysfs only onto a real directory, never through a
@@ -132,12 +139,15 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         } else {
             None
         };
-        let data = match ctx.mount_label {
+        let mut data = match ctx.mount_label {
             Some(label) if crate::security::selinux::takes_mount_label(&typ) => {
                 crate::security::selinux::with_mount_label(&opts.data, label)
             }
             _ => opts.data.clone(),
         };
+        if let Some(mode) = covered_mode {
+            data.push(format!("mode={:o}", mode & 0o7777));
+        }
         let data = (!data.is_empty()).then(|| cstr(data.join(",")));
         let fstype = if typ.is_empty() {
             None
