@@ -353,3 +353,18 @@ test_compat_tmpfs_mode() {
   assert_eq "$(stat -c %a "$B/rootfs/explicit")" 710 "the covered directory's own mode"
   assert_eq "$(stat -c %a "$B/rootfs/made" "$B/rootfs/made/a" "$B/rootfs/made/a/b" | tr '\n' ' ')" "755 755 755 " "the directories made"
 }
+
+test_compat_read_only_dev() {
+  # A read-only /dev tmpfs (runc issue 3248): berth still fills it (device
+  # nodes, /dev/pts, /dev/shm, /dev/mqueue under it) and makes it
+  # read-only at the end.
+  make_bundle a sh -c 'grep "^tmpfs /dev " /proc/mounts; echo x >/dev/null && echo null-ok; touch /dev/new 2>&1; ls /dev/pts/ptmx >/dev/null && echo pts-ok'
+  cfg "$B" 'for m in c["mounts"]:
+    if m["destination"] == "/dev": m["options"].append("ro")'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run with a read-only /dev ($ERR)"
+  assert_match "$(head -1 <<<"$OUT")" ' ro[, ]' "/dev read-only"
+  assert_contains "$OUT" "null-ok" "/dev/null works"
+  assert_contains "$OUT" "Read-only file system" "nothing new in /dev"
+  assert_contains "$OUT" "pts-ok" "/dev/pts mounted under it"
+}

@@ -81,7 +81,7 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
 
     set_names(l)?;
     let own_mnt = l.plan.has(T::Mount);
-    prepare_rootfs(l, own_mnt)?;
+    let late_read_only = prepare_rootfs(l, own_mnt)?;
     chan.send(&Msg::RunHooks)?;
     let state = match chan.recv(STEP_TIMEOUT)? {
         Some((Msg::HooksDone { state }, _)) => state,
@@ -124,6 +124,8 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     if l.want_pty {
         attach_pty(chan, process)?;
     }
+    // /dev is complete (the console too): now it may be read-only.
+    mounts::finish_read_only(&late_read_only)?;
     if l.spec
         .root()
         .as_ref()
@@ -235,7 +237,7 @@ fn set_names(l: &Launch) -> Result<()> {
 /// Mounts, /dev and the cwd, inside the rootfs, before pivot_root.
 /// Without a mount namespace of its own (runc allows that) the mounts land
 /// in the host's namespace, under the rootfs; `delete` unmounts them.
-fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
+fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<Vec<mounts::LateReadOnly>> {
     pivot::prepare(l.rootfs, own_mnt)?;
     let root = pathrs::Root::open(l.rootfs).map_err(|e| rootfs::pathrs_err("open rootfs", e))?;
     let no_mounts = Vec::new();
@@ -251,7 +253,7 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
             .and_then(|x| x.mount_label().as_deref())
             .filter(|s| !s.is_empty()),
     };
-    mounts::apply_all(&root, mounts_list, &ctx)?;
+    let late_read_only = mounts::apply_all(&root, mounts_list, &ctx)?;
     // A /dev bind-mounted from elsewhere is left as it is; otherwise berth
     // fills it (normally a tmpfs from the config).
     let dev_is_bind = mounts_list.iter().any(|m| {
@@ -281,7 +283,7 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<()> {
             ))
         })?;
     }
-    Ok(())
+    Ok(late_read_only)
 }
 
 /// A pty in the container's devpts: the slave becomes /dev/console and our

@@ -27,14 +27,40 @@ pub struct MountContext<'a> {
     pub mount_label: Option<&'a str>,
 }
 
-pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<()> {
+/// Apply every mount, in order. Returns what must still be made
+/// read-only once the rest of set-up has written there (see `LateReadOnly`).
+pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<Vec<LateReadOnly>> {
+    let mut late = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
-        apply(root, m, ctx).map_err(|e| {
+        let l = apply(root, m, ctx).map_err(|e| {
             Error::Other(format!(
                 "config.json: mounts[{i}] ({}): {e}",
                 m.destination().display()
             ))
         })?;
+        late.extend(l);
+    }
+    Ok(late)
+}
+
+/// A read-only /dev tmpfs is mounted writable, because berth still fills
+/// it (device nodes, /dev/pts and the other mounts under it, the console);
+/// `finish_read_only` makes it read-only at the end, as runc does.
+#[derive(Debug)]
+pub struct LateReadOnly {
+    /// Inside the container's root ("dev").
+    pub dest: PathBuf,
+    /// The mount's flags, MS_RDONLY among them.
+    pub flags: MsFlags,
+}
+
+/// After pivot_root: remount each `LateReadOnly` read-only, keeping its
+/// other flags.
+pub fn finish_read_only(late: &[LateReadOnly]) -> Result<()> {
+    for l in late {
+        let target = cstr(Path::new("/").join(&l.dest));
+        remount_bind(&target, l.flags & !MsFlags::MS_REMOUNT)
+            .map_err(|e| Error::sys(format!("remount /{} read-only", l.dest.display()), e))?;
     }
     Ok(())
 }
@@ -72,8 +98,8 @@ pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Hand
         .map_err(|e| pathrs_err(format!("resolve {}", dest.display()), e))
 }
 
-fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
-    let opts = options::parse(m.options().as_deref().unwrap_or(&[])).map_err(Error::Other)?;
+fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<Option<LateReadOnly>> {
+    let mut opts = options::parse(m.options().as_deref().unwrap_or(&[])).map_err(Error::Other)?;
     let typ = m.typ().clone().unwrap_or_default();
     let bind = opts.bind || typ == "bind";
     let dest = inner(m.destination());
@@ -85,8 +111,20 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
     check_proc_destination(&dest, &typ, bind)?;
 
     if (typ == "cgroup" || typ == "cgroup2") && !bind {
-        return mount_cgroup(root, &dest, &opts, ctx);
+        return mount_cgroup(root, &dest, &opts, ctx).map(|()| None);
     }
+    let late = (dest == Path::new("dev")
+        && typ == "tmpfs"
+        && !bind
+        && opts.flags.contains(MsFlags::MS_RDONLY))
+    .then(|| {
+        let flags = opts.flags;
+        opts.flags.remove(MsFlags::MS_RDONLY);
+        LateReadOnly {
+            dest: dest.clone(),
+            flags,
+        }
+    });
 
     let handle = if bind {
         let source = bind_source(m, ctx.bundle)?;
@@ -170,7 +208,8 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<()> {
         }
         top
     };
-    finish(&handle, &opts)
+    finish(&handle, &opts)?;
+    Ok(late)
 }
 
 /// Files under /proc that may be covered by a bind mount: what lxcfs
