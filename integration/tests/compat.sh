@@ -368,3 +368,23 @@ test_compat_read_only_dev() {
   assert_contains "$OUT" "Read-only file system" "nothing new in /dev"
   assert_contains "$OUT" "pts-ok" "/dev/pts mounted under it"
 }
+
+test_compat_no_pivot_hides_host_proc() {
+  # With --no-pivot the host's mounts stay beneath the container's root;
+  # a full host /proc there would let a process in a new user namespace
+  # mount a procfs of its own, unmasked. berth detaches them first: the
+  # mount is refused (runc's no_pivot.bats; 'h' to sysrq-trigger only
+  # prints help, if it ever got there).
+  make_bundle a unshare -mrpf sh -c 'mount -t proc none /proc && echo h > /proc/sysrq-trigger && echo MOUNTED'
+  ln -s busybox "$B/rootfs/bin/unshare"
+  cfg "$B" 'c["process"]["capabilities"]["bounding"].append("CAP_SETFCAP")' \
+    'c["process"]["capabilities"]["permitted"].append("CAP_SETFCAP")'
+  brun "$B" "$(cid a)" --no-pivot
+  assert_not_contains "$OUT" "MOUNTED" "a procfs mounted from a new user namespace under --no-pivot"
+  assert_contains "$OUT$ERR" "ermission denied" "the mount's error"
+  # --no-pivot itself still works.
+  make_bundle b sh -c 'cat /proc/self/status | grep -c ^Pid; ls /'
+  brun "$B" "$(cid b)" --no-pivot
+  assert_rc 0 "run --no-pivot ($ERR)"
+  assert_contains "$OUT" "bin" "the container's root"
+}

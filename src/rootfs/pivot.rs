@@ -45,6 +45,7 @@ pub fn enter(rootfs: &Path, how: Entry) -> Result<()> {
     if how == Entry::Chroot {
         nix::unistd::chroot(".").map_err(|e| Error::sys("chroot", e))?;
     } else if how == Entry::MoveAndChroot {
+        hide_full_pseudo_mounts(rootfs)?;
         mount_raw(Some(&cstr(rootfs)), c"/", None, MsFlags::MS_MOVE, None)
             .map_err(|e| Error::sys("move rootfs to / (--no-pivot)", e))?;
         nix::unistd::chroot(".").map_err(|e| Error::sys("chroot", e))?;
@@ -62,6 +63,58 @@ pub fn enter(rootfs: &Path, how: Entry) -> Result<()> {
             .map_err(|e| Error::sys("detach old root", e))?;
     }
     nix::unistd::chdir("/").map_err(|e| Error::sys("chdir /", e))?;
+    Ok(())
+}
+
+/// --no-pivot: after the move and chroot, the host's mounts stay in the
+/// container's mount namespace, beneath its root. The kernel lets a
+/// process mount a new procfs or sysfs (in a user namespace of its own,
+/// say) whenever the namespace holds a full, unmasked one: the host's
+/// /proc would be that, and with it /proc/sysrq-trigger. So every full
+/// procfs and sysfs outside the rootfs is detached first, or covered with
+/// an empty tmpfs where it cannot be (a locked mount). The namespace is
+/// already a slave of the host's (`prepare`), so nothing reaches the host.
+fn hide_full_pseudo_mounts(rootfs: &Path) -> Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::sys("read /proc/self/mountinfo", e))?;
+    let mut points: Vec<std::path::PathBuf> = info
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let left: Vec<&str> = left.split(' ').collect();
+            let fstype = right.split(' ').next()?;
+            let full = left.get(3) == Some(&"/");
+            let point = std::path::PathBuf::from(crate::cgroups::unescape(left.get(4)?));
+            (full && matches!(fstype, "proc" | "sysfs") && !point.starts_with(rootfs))
+                .then_some(point)
+        })
+        .collect();
+    // Deepest first: a parent's detach takes its submounts with it.
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    points.dedup();
+    for p in points {
+        match nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) => {}
+            // Already gone with a parent.
+            Err(nix::errno::Errno::ENOENT) => {}
+            Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {
+                mount_raw(
+                    Some(c"tmpfs"),
+                    &cstr(&p),
+                    Some(c"tmpfs"),
+                    MsFlags::empty(),
+                    None,
+                )
+                .map_err(|e| Error::sys(format!("cover {} (--no-pivot)", p.display()), e))?;
+            }
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("detach {} (--no-pivot)", p.display()),
+                    e,
+                ))
+            }
+        }
+    }
     Ok(())
 }
 
