@@ -388,3 +388,26 @@ test_compat_no_pivot_hides_host_proc() {
   assert_rc 0 "run --no-pivot ($ERR)"
   assert_contains "$OUT" "bin" "the container's root"
 }
+
+test_compat_bind_through_dangling_symlinks() {
+  # A bind target reached through symlinks that lead nowhere yet, inside
+  # the rootfs: berth makes what they point at (inside the rootfs) and
+  # mounts there, as runc does.
+  make_bundle a sh -c 'cat /etc/hosts; grep -o " /tmp/foo/bar/baz/hosts " /proc/self/mountinfo; cat /etc/trail; grep -o " /tmp/trail " /proc/self/mountinfo; ls /etc/dirlink'
+  echo "the-source" >"$T_TMP/src-file"
+  mkdir -p "$T_TMP/src-dir" && touch "$T_TMP/src-dir/in-dir"
+  rm -f "$B/rootfs/etc/hosts"
+  ln -s /tmp/foo/bar "$B/rootfs/jump"
+  ln -s /jump/baz/hosts "$B/rootfs/etc/hosts"
+  ln -s /tmp/trail "$B/rootfs/etc/trail"
+  ln -s ../tmp/dirtarget "$B/rootfs/etc/dirlink"
+  cfg "$B" "c['mounts'] += [
+    {'source': '$T_TMP/src-file', 'destination': '/etc/hosts', 'options': ['bind']},
+    {'source': '$T_TMP/src-file', 'destination': '/etc/trail', 'options': ['bind']},
+    {'source': '$T_TMP/src-dir', 'destination': '/etc/dirlink', 'options': ['bind']}]"
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$OUT" "$(printf 'the-source\n /tmp/foo/bar/baz/hosts \nthe-source\n /tmp/trail \nin-dir')" "what the container sees"
+  [ -f "$B/rootfs/tmp/foo/bar/baz/hosts" ] || fail "the target was not made inside the rootfs"
+  [ -d "$B/rootfs/tmp/dirtarget" ] || fail "the directory target was not made inside the rootfs"
+}

@@ -34,8 +34,107 @@ pub fn dir(root: &Root, rel: &Path) -> Result<Handle> {
         _ => {}
     }
     // Deeper, or not a directory: pathrs makes it, or says why it cannot.
-    root.mkdir_all(rel, &super::perm(0o755))
-        .map_err(|e| pathrs_err(format!("mkdir {}", rel.display()), e))
+    match root.mkdir_all(rel, &super::perm(0o755)) {
+        Ok(h) => Ok(h),
+        // Through a dangling symlink (pathrs does not make what a symlink
+        // points at): make the directories where it leads, as runc does.
+        Err(e) => match through_symlinks(root, rel) {
+            Ok(real) if real != rel => root
+                .mkdir_all(&real, &super::perm(0o755))
+                .map_err(|e| pathrs_err(format!("mkdir {}", real.display()), e)),
+            _ => Err(pathrs_err(format!("mkdir {}", rel.display()), e)),
+        },
+    }
+}
+
+/// `rel` with every symlink on it replaced by where it leads, inside the
+/// root (an absolute target starts again at the root, `..` never climbs
+/// above it), as far as the path exists; what is missing is kept as
+/// written. For making what a dangling symlink points at: a bind target
+/// /etc/hosts -> /jump/hosts with /jump -> /tmp/a (missing) is tmp/a/hosts.
+pub fn through_symlinks(root: &Root, rel: &Path) -> Result<std::path::PathBuf> {
+    use std::collections::VecDeque;
+    use std::path::{Component, PathBuf};
+    let mut done = PathBuf::new();
+    let mut todo: VecDeque<PathBuf> = rel
+        .components()
+        .map(|c| PathBuf::from(c.as_os_str()))
+        .collect();
+    let mut links = 0;
+    let mut missing = false;
+    while let Some(part) = todo.pop_front() {
+        match part.components().next() {
+            Some(Component::RootDir) | Some(Component::CurDir) | None => continue,
+            Some(Component::ParentDir) => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let cand = done.join(&part);
+        if missing {
+            done = cand;
+            continue;
+        }
+        match lookup_nofollow(root, &cand) {
+            Err(nix::errno::Errno::ENOENT) => {
+                missing = true;
+                done = cand;
+            }
+            Err(e) => {
+                return Err(crate::error::Error::sys(
+                    format!("resolve {}", cand.display()),
+                    std::io::Error::from(e),
+                ))
+            }
+            Ok(h) if is_symlink(&h) => {
+                links += 1;
+                if links > 40 {
+                    return Err(crate::error::Error::sys(
+                        format!("resolve {}", rel.display()),
+                        std::io::Error::from_raw_os_error(libc::ELOOP),
+                    ));
+                }
+                let target = nix::fcntl::readlinkat(&h, "").map_err(|e| {
+                    crate::error::Error::sys(
+                        format!("readlink {}", cand.display()),
+                        std::io::Error::from(e),
+                    )
+                })?;
+                let target = PathBuf::from(target);
+                if target.is_absolute() {
+                    done = PathBuf::new();
+                }
+                for c in target.components().rev() {
+                    todo.push_front(PathBuf::from(c.as_os_str()));
+                }
+            }
+            Ok(_) => done = cand,
+        }
+    }
+    Ok(done)
+}
+
+/// `rel` inside the root without following a symlink at its end.
+fn lookup_nofollow(root: &Root, rel: &Path) -> nix::Result<Handle> {
+    use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    match nix::fcntl::openat2(root.as_fd(), rel, how) {
+        Ok(fd) => Ok(Handle::from_fd(fd)),
+        Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::EAGAIN) => {
+            root.resolve_nofollow(rel).map_err(|e| match e.kind() {
+                pathrs::error::ErrorKind::OsError(Some(n)) => nix::errno::Errno::from_raw(n),
+                _ => nix::errno::Errno::EIO,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_symlink(h: &impl AsFd) -> bool {
+    nix::sys::stat::fstat(h).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFLNK)
 }
 
 /// The common case of a missing directory (`dev/pts` in a fresh /dev):
@@ -141,6 +240,15 @@ mod tests {
             std::fs::metadata(top.join("etc")).unwrap(),
         );
         assert_eq!(held.st_ino, std::os::unix::fs::MetadataExt::ino(&inside));
+        // Dangling symlinks: what they point at is made, inside the root.
+        std::os::unix::fs::symlink("/tmp/foo/bar", top.join("jump")).unwrap();
+        std::os::unix::fs::symlink("../jump/baz/hosts", top.join("a/hosts")).unwrap();
+        assert_eq!(
+            through_symlinks(&root, Path::new("a/hosts")).unwrap(),
+            Path::new("tmp/foo/bar/baz/hosts")
+        );
+        assert!(dir(&root, Path::new("jump/baz")).is_ok());
+        assert!(top.join("tmp/foo/bar/baz").is_dir());
         let d = open_dir(&root.resolve("a").unwrap()).unwrap();
         std::fs::write(top.join("a/probe"), b"").unwrap();
         // SAFETY: valid dirfd and name.

@@ -82,6 +82,10 @@ pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Hand
     if let Ok(h) = root.resolve(dest) {
         return Ok(h);
     }
+    // Missing, or a dangling symlink (/etc/hosts -> /tmp/hosts): the file
+    // is made where the symlinks lead, inside the root, as runc does.
+    let real = inroot::through_symlinks(root, dest)?;
+    let dest = real.as_path();
     if let Some(parent) = dest.parent() {
         if !parent.as_os_str().is_empty() {
             inroot::dir(root, parent)?;
