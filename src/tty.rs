@@ -48,6 +48,18 @@ pub fn open_pty() -> Result<Pty> {
     Ok(Pty { master, slave_path })
 }
 
+/// Turn off ONLCR (\n to \r\n on output) on the pty behind `fd`.
+pub fn clear_onlcr(fd: RawFd) {
+    // SAFETY: tcgetattr/tcsetattr on a valid fd with a zeroed termios.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) == 0 {
+            t.c_oflag &= !libc::ONLCR;
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+    }
+}
+
 pub fn set_size(fd: RawFd, width: u16, height: u16) {
     let ws = libc::winsize {
         ws_row: height,

@@ -59,7 +59,7 @@ cg_freeze() {
 }
 
 test_exec_namespaces() {
-  exec_sleeper a 'c["hostname"] = "exec-host"'
+  exec_sleeper a 'c["hostname"] = "exec-host"' "$CGROUPNS"
   # $1: the bundle's path on the host, which must not be visible inside
   bexec "$ID" sh -c 'for n in mnt pid net ipc uts cgroup; do echo "$n $(readlink /proc/self/ns/$n)"; done; hostname; tr "\0" " " </proc/1/cmdline; echo; [ -x /bin/busybox ] && [ ! -e "$1" ] && echo in-rootfs; pwd' sh "$B"
   assert_rc 0 "exec (stderr: $ERR)"

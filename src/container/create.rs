@@ -100,6 +100,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             listen_fds,
             start_listener: listener.as_raw_fd(),
             want_pty: terminal,
+            proxied_pty: terminal && o.foreground && o.console_socket.is_none(),
             lock_fd: dir.fd().as_raw_fd(),
             seccomp: seccomp.as_ref(),
         };

@@ -93,6 +93,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         agent: agent.as_ref(),
         preserve_fds: o.preserve_fds,
         want_pty: terminal,
+        proxied_pty: terminal && !o.detach,
         join_keyring: !c.saved.no_new_keyring,
         lock_fd: c.dir.fd().as_raw_fd(),
     };

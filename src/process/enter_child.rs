@@ -67,7 +67,7 @@ fn steps(e: &Enter, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resul
     let prepared = finish::prepare(e.process, &[], "process.cwd")?;
     if e.want_pty {
         // The container's /dev/ptmx: the pty belongs to its devpts.
-        pty::hand_over(chan, pty::open(Some(e.process))?)?;
+        pty::hand_over(chan, pty::open(Some(e.process), e.proxied_pty)?)?;
     }
     chan.send(&Msg::Ready)?;
     prctl(libc::PR_SET_PDEATHSIG, 0);

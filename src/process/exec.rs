@@ -167,7 +167,19 @@ pub fn execve(path: &Path, args: &[String], env: &[String]) -> Error {
     let args: Vec<CString> = args.iter().map(|a| c(a)).collect();
     let env: Vec<CString> = env.iter().map(|a| c(a)).collect();
     let e = nix::unistd::execve(&p, &args, &env).unwrap_err();
-    Error::sys(format!("exec {}", path.display()), e)
+    // runc's words ("exec /run.sh: no such file or directory"), which
+    // callers match.
+    Error::Other(format!("exec {}: {}", path.display(), errno_text(e)))
+}
+
+/// An errno as Go prints it: the C library's text, lower-case, no number.
+fn errno_text(e: nix::errno::Errno) -> String {
+    let text = e.desc();
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => format!("errno {}", e as i32),
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +208,15 @@ mod tests {
                 assert_eq!(st, nix::sys::wait::WaitStatus::Exited(child, 0));
             }
         }
+    }
+
+    #[test]
+    fn exec_errors_read_as_runc_s() {
+        let e = execve(Path::new("/no/such/program"), &["x".into()], &[]);
+        assert_eq!(
+            e.to_string(),
+            "exec /no/such/program: no such file or directory"
+        );
     }
 
     #[test]

@@ -122,7 +122,7 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     }
     let process = l.spec.process().as_ref();
     if l.want_pty {
-        attach_pty(chan, process)?;
+        attach_pty(chan, process, l)?;
     }
     // /dev is complete (the console too): now it may be read-only.
     mounts::finish_read_only(&late_read_only)?;
@@ -288,8 +288,8 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<Vec<mounts::LateReadOnly>
 
 /// A pty in the container's devpts: the slave becomes /dev/console and our
 /// controlling terminal and stdio; the master goes to the runtime.
-fn attach_pty(chan: &Channel, process: Option<&Process>) -> Result<()> {
-    let pty = pty::open(process)?;
+fn attach_pty(chan: &Channel, process: Option<&Process>, l: &Launch) -> Result<()> {
+    let pty = pty::open(process, l.proxied_pty)?;
     if Path::new("/dev").is_dir() {
         let console = Path::new("/dev/console");
         if std::fs::symlink_metadata(console).is_err() {

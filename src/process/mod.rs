@@ -51,6 +51,9 @@ pub struct Launch<'a> {
     pub start_listener: RawFd,
     /// Allocate a pty and send its master back.
     pub want_pty: bool,
+    /// berth itself proxies the pty (`run` in the foreground): as runc,
+    /// output carries no \r (ONLCR off), so it reads like a pipe's.
+    pub proxied_pty: bool,
     /// linux.seccomp, compiled once by the runtime before the clone.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
     /// The config's annotations (for the seccomp agent's state).

@@ -11,11 +11,17 @@ use crate::error::{Error, Result};
 use crate::tty::{self, Pty};
 use nix::fcntl::AT_FDCWD;
 
-/// Open a pty sized as `process.consoleSize` asks, its slave owned by the
+/// Open a pty sized as `process.consoleSize` asks (ONLCR off when berth
+/// proxies it), its slave owned by the
 /// process's user (as runc; the group stays devpts' own, `gid=5` in the
 /// usual config), so that the process can use its terminal as itself.
-pub fn open(p: Option<&Process>) -> Result<Pty> {
+pub fn open(p: Option<&Process>, proxied: bool) -> Result<Pty> {
     let pty = tty::open_pty()?;
+    if proxied {
+        // Before anything is written: berth copies the output to its own
+        // stdout, where runc's callers expect \n, not \r\n.
+        tty::clear_onlcr(pty.master.as_raw_fd());
+    }
     if let Some(b) = p.and_then(|p| p.console_size()) {
         tty::set_size(pty.master.as_raw_fd(), b.width() as u16, b.height() as u16);
     }
