@@ -411,3 +411,24 @@ test_compat_bind_through_dangling_symlinks() {
   [ -f "$B/rootfs/tmp/foo/bar/baz/hosts" ] || fail "the target was not made inside the rootfs"
   [ -d "$B/rootfs/tmp/dirtarget" ] || fail "the directory target was not made inside the rootfs"
 }
+
+test_compat_update_memory_unlimited_on_v1() {
+  # update --memory -1 with memory+swap limited before: the kernel keeps
+  # limit <= memsw, so memsw is lifted too (as runc), first.
+  local mem=/sys/fs/cgroup/memory
+  [ -f "$mem/memory.memsw.limit_in_bytes" ] || skip "no cgroup v1 memory hierarchy with swap accounting here"
+  make_bundle a sleep 1000
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  bcmd update --memory 50M --memory-swap 96468992 "$id"
+  assert_rc 0 "update --memory 50M --memory-swap 92M ($ERR)"
+  assert_eq "$(cat "$mem$T_CG/a/memory.memsw.limit_in_bytes")" 96468992 "memsw"
+  bcmd update --memory -1 "$id"
+  assert_rc 0 "update --memory -1 ($ERR)"
+  local unlimited
+  unlimited=$(cat "$mem/memory.limit_in_bytes")
+  assert_eq "$(cat "$mem$T_CG/a/memory.limit_in_bytes")" "$unlimited" "memory limit after --memory -1"
+  assert_eq "$(cat "$mem$T_CG/a/memory.memsw.limit_in_bytes")" "$unlimited" "memsw after --memory -1"
+}

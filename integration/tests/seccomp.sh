@@ -356,9 +356,9 @@ test_seccomp_notify_config_errors() {
   # Each names its field; nothing is left behind.
   make_bundle a sh -c 'sleep 1000 # notifyconf-marker'
   seccomp_cfg "$B" "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"$T_TMP/a.sock\", \"syscalls\": [{\"names\": [\"sendmsg\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"
-  expect_create_fails "$B" "$(cid a)" a notifyconf-marker "linux.seccomp.syscalls[0].action" "SCMP_ACT_NOTIFY cannot be used for sendmsg"
+  expect_create_fails "$B" "$(cid a)" a notifyconf-marker "linux.seccomp.syscalls[0].action" "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall"
   seccomp_cfg "$B" "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"$T_TMP/a.sock\", \"syscalls\": [{\"names\": [\"getpid\", \"write\"], \"action\": \"SCMP_ACT_NOTIFY\"}]}"
-  expect_create_fails "$B" "$(cid a)" a notifyconf-marker "linux.seccomp.syscalls[0].action" "SCMP_ACT_NOTIFY cannot be used for write"
+  expect_create_fails "$B" "$(cid a)" a notifyconf-marker "linux.seccomp.syscalls[0].action" "SCMP_ACT_NOTIFY cannot be used for the write syscall"
   seccomp_cfg "$B" '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}'
   expect_create_fails "$B" "$(cid a)" a notifyconf-marker "linux.seccomp.listenerPath" "must be set"
   seccomp_cfg "$B" '{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "agent.sock", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}'

@@ -55,9 +55,13 @@ pub fn v1(m: &LinuxMemory, probe: &dyn Probe) -> Result<Vec<Setting>> {
         .limit()
         .map(|l| limit("memory.limit", l, "-1").map(|v| (l, v)))
         .transpose()?;
+    let memsw = probe.exists("memory.memsw.limit_in_bytes");
     let swap = m
         .swap()
         .filter(|s| *s != 0)
+        // Unlimited memory plus swap where the kernel has no swap
+        // accounting is what the container gets anyway.
+        .filter(|s| memsw || *s != -1)
         .map(|s| limit("memory.swap", s, "-1").map(|v| (s, v)))
         .transpose()?;
     if let (Some((l, _)), Some((s, _))) = (lim.as_ref(), swap.as_ref()) {
@@ -68,7 +72,7 @@ pub fn v1(m: &LinuxMemory, probe: &dyn Probe) -> Result<Vec<Setting>> {
             ));
         }
     }
-    if swap.is_some() && !probe.exists("memory.memsw.limit_in_bytes") {
+    if swap.is_some() && !memsw {
         return Err(unsupported(
             "memory.swap",
             "v1",

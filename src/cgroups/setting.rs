@@ -56,7 +56,7 @@ pub fn invalid(field: &str, why: impl std::fmt::Display) -> Error {
 /// A field this cgroup version has no file for.
 pub fn unsupported(field: &str, version: &str, why: &str) -> Error {
     Error::InvalidConfig(format!(
-        "linux.resources.{field}: not supported on cgroup {version}: {why}"
+        "linux.resources.{field}: invalid configuration: not supported on cgroup {version}: {why}"
     ))
 }
 

@@ -77,9 +77,24 @@ fn without_unset(delta: &Value) -> Value {
     out
 }
 
+/// As runc: an update that makes memory unlimited and says nothing of swap
+/// makes memory plus swap unlimited too. Otherwise a swap limit set
+/// earlier stays in the merged config, and the kernel refuses a memory
+/// limit above it (cgroup v1 keeps limit <= memsw).
+fn unlimited_memory_lifts_swap(delta: &mut Value) {
+    let Some(mem) = delta.get_mut("memory").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if mem.get("limit").and_then(Value::as_i64) == Some(-1) && !mem.contains_key("swap") {
+        mem.insert("swap".into(), Value::from(-1));
+    }
+}
+
 /// Apply `delta` (a `linux.resources` object) to container `id`.
 pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
-    let delta = &without_unset(delta);
+    let mut delta = without_unset(delta);
+    unlimited_memory_lifts_swap(&mut delta);
+    let delta = &delta;
     let Some(delta_map) = delta.as_object() else {
         return Err(Error::InvalidConfig(
             "update: resources must be a JSON object (linux.resources)".into(),

@@ -166,7 +166,7 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<Option<LateReadOn
                 .map_err(|e| pathrs_err(format!("resolve {}", dest.display()), e))?;
             if !is_dir_mode(mode_of(&own)) {
                 return Err(Error::Other(format!(
-                    "{typ} can only be mounted on a directory, {} is not one",
+                    "{typ} must be mounted on ordinary directory: {} is not one",
                     dest.display()
                 )));
             }

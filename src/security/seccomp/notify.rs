@@ -228,7 +228,10 @@ impl Agent {
                 _ => "",
             };
             Error::sys(
-                format!("{FIELD}: connect to {}{hint}", self.path.display()),
+                format!(
+                    "{FIELD}: failed to connect with seccomp agent: connect to {}{hint}",
+                    self.path.display()
+                ),
                 std::io::Error::from(e),
             )
         })?;
@@ -270,7 +273,7 @@ pub fn check(s: &LinuxSeccomp) -> Result<()> {
         ))),
         Err(e) => Err(Error::sys(
             format!(
-                "config.json: {FIELD}: {} (is the seccomp agent running?)",
+                "config.json: {FIELD}: failed to connect with seccomp agent at {} (is the seccomp agent running?)",
                 path.display()
             ),
             e,

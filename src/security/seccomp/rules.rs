@@ -63,7 +63,7 @@ pub(super) fn entries(s: &LinuxSeccomp, default_ret: u32) -> Result<Vec<Entry<'_
             {
                 return Err(invalid(
                     &format!("{field}.action"),
-                    &format!("SCMP_ACT_NOTIFY cannot be used for {n}: the container's process passes the listener on with sendmsg before anyone could answer a notification, and reports a failure after that with write"),
+                    &format!("SCMP_ACT_NOTIFY cannot be used for the {n} syscall: the container's process passes the listener on with sendmsg before anyone could answer a notification, and reports a failure after that with write"),
                 ));
             }
         }
