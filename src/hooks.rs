@@ -5,6 +5,7 @@
 
 use std::io::{Read, Seek, Write};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use oci_spec::runtime::Hook;
 use crate::error::{Error, Result};
 
 /// Run hooks in order; the first failure stops the list and is returned.
+/// For hooks that run in the container's namespaces (createContainer).
 pub fn run_all(point: &str, hooks: Option<&Vec<Hook>>, state: &str) -> Result<()> {
     run_all_with_env(point, hooks, state, None)
 }
@@ -25,8 +27,30 @@ pub fn run_all_with_env(
     state: &str,
     default_env: Option<&[String]>,
 ) -> Result<()> {
+    run_list(point, hooks, state, default_env, None)
+}
+
+/// As `run_all`, for hooks that run in the runtime's namespaces (prestart,
+/// createRuntime): as with runc, which works from the bundle, they run
+/// there, and a relative path names a program in the bundle.
+pub fn run_all_in_bundle(
+    point: &str,
+    hooks: Option<&Vec<Hook>>,
+    state: &str,
+    bundle: &Path,
+) -> Result<()> {
+    run_list(point, hooks, state, None, Some(bundle))
+}
+
+fn run_list(
+    point: &str,
+    hooks: Option<&Vec<Hook>>,
+    state: &str,
+    default_env: Option<&[String]>,
+    dir: Option<&Path>,
+) -> Result<()> {
     for (i, h) in hooks.into_iter().flatten().enumerate() {
-        run_one(h, state, default_env).map_err(|e| {
+        run_one(h, state, default_env, dir).map_err(|e| {
             Error::Other(format!(
                 "error running {point} hook #{i} ({}): {e}",
                 h.path().display()
@@ -37,10 +61,11 @@ pub fn run_all_with_env(
 }
 
 /// Run every hook, logging failures instead of stopping (poststart and
-/// poststop: the spec says to warn and go on).
-pub fn run_all_logged(point: &str, hooks: Option<&Vec<Hook>>, state: &str) {
+/// poststop: the spec says to warn and go on). They run in the runtime's
+/// namespaces, from the bundle (see `run_all_in_bundle`).
+pub fn run_all_logged(point: &str, hooks: Option<&Vec<Hook>>, state: &str, bundle: &Path) {
     for (i, h) in hooks.into_iter().flatten().enumerate() {
-        if let Err(e) = run_one(h, state, None) {
+        if let Err(e) = run_one(h, state, None, Some(bundle)) {
             crate::logging::warn(&format!(
                 "error running {point} hook #{i} ({}): {e}",
                 h.path().display()
@@ -49,9 +74,21 @@ pub fn run_all_logged(point: &str, hooks: Option<&Vec<Hook>>, state: &str) {
     }
 }
 
-fn run_one(h: &Hook, state: &str, default_env: Option<&[String]>) -> Result<()> {
+fn run_one(
+    h: &Hook,
+    state: &str,
+    default_env: Option<&[String]>,
+    dir: Option<&Path>,
+) -> Result<()> {
     let args = h.args().clone().unwrap_or_default();
-    let mut cmd = Command::new(h.path());
+    let mut cmd = match dir {
+        Some(d) => {
+            let mut c = Command::new(d.join(h.path()));
+            c.current_dir(d);
+            c
+        }
+        None => Command::new(h.path()),
+    };
     if let Some(arg0) = args.first() {
         cmd.arg0(arg0);
     }

@@ -432,3 +432,21 @@ test_compat_update_memory_unlimited_on_v1() {
   assert_eq "$(cat "$mem$T_CG/a/memory.limit_in_bytes")" "$unlimited" "memory limit after --memory -1"
   assert_eq "$(cat "$mem$T_CG/a/memory.memsw.limit_in_bytes")" "$unlimited" "memsw after --memory -1"
 }
+
+test_compat_hooks_relative_paths_and_dirs() {
+  # As runc: hooks in the runtime's namespaces run from the bundle (a
+  # relative path names a program there); createContainer hooks run from
+  # the rootfs, before pivot_root.
+  make_bundle a true
+  mkdir -p "$B/hooks"
+  printf '#!/bin/sh\npwd >"%s/host/prestart-cwd"\n' "$B" >"$B/hooks/pre.sh"
+  printf '#!/bin/sh\npwd >"%s/host/poststop-cwd"\n' "$B" >"$B/hooks/post.sh"
+  chmod +x "$B/hooks/pre.sh" "$B/hooks/post.sh"
+  cfg "$B" 'c["hooks"] = {"prestart": [{"path": "hooks/pre.sh"}], "poststop": [{"path": "hooks/post.sh"}],
+    "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "touch ./made-by-create-container"]}]}'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$(cat "$B/host/prestart-cwd")" "$B" "the prestart hook's cwd"
+  assert_eq "$(cat "$B/host/poststop-cwd")" "$B" "the poststop hook's cwd"
+  [ -e "$B/rootfs/made-by-create-container" ] || fail "the createContainer hook did not run in the rootfs"
+}

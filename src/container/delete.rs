@@ -73,6 +73,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
             "poststop",
             spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
             &state,
+            &saved.bundle,
         );
     }
     dir.remove()

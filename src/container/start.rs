@@ -62,6 +62,7 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
         "poststart",
         spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()),
         &state,
+        &c.saved.bundle,
     );
     Ok(())
 }

@@ -89,6 +89,10 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
         other => return Err(Error::Other(format!("expected HooksDone, got {other:?}"))),
     };
     let hooks = l.spec.hooks().as_ref();
+    // As runc: createContainer hooks run from the rootfs (in the
+    // container's mount namespace, before pivot_root), so that a relative
+    // path in them names something in the container's root.
+    nix::unistd::chdir(l.rootfs).map_err(|e| Error::sys("chdir to the rootfs", e))?;
     crate::hooks::run_all(
         "createContainer",
         hooks.and_then(|h| h.create_container().as_ref()),

@@ -261,15 +261,17 @@ fn drive(
                 let state = hook_state(*init_pid);
                 // Both run in the runtime's namespaces, after the
                 // container's exist and before pivot_root.
-                crate::hooks::run_all(
+                crate::hooks::run_all_in_bundle(
                     "prestart",
                     hooks.and_then(|h| h.prestart().as_ref()),
                     &state,
+                    l.bundle,
                 )?;
-                crate::hooks::run_all(
+                crate::hooks::run_all_in_bundle(
                     "createRuntime",
                     hooks.and_then(|h| h.create_runtime().as_ref()),
                     &state,
+                    l.bundle,
                 )?;
                 chan.send(&Msg::HooksDone { state })?;
             }
