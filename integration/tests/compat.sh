@@ -450,3 +450,21 @@ test_compat_hooks_relative_paths_and_dirs() {
   assert_eq "$(cat "$B/host/poststop-cwd")" "$B" "the poststop hook's cwd"
   [ -e "$B/rootfs/made-by-create-container" ] || fail "the createContainer hook did not run in the rootfs"
 }
+
+test_compat_proc_bind_of_host_procfs() {
+  # In the host's pid namespace, /proc may be a bind of the host's procfs
+  # (runc's start_hello.bats); a bind of anything else stays refused.
+  make_bundle a sh -c 'test -e /proc/1/status && echo proc-ok'
+  cfg "$B" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]' \
+    'for m in c["mounts"]:
+    if m["type"] == "proc": m.update({"type": "none", "source": "/proc", "options": ["rbind", "nosuid", "nodev", "noexec"]})'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run with /proc a bind of the host's ($ERR)"
+  assert_contains "$OUT" "proc-ok" "procfs inside"
+  mkdir -p "$T_TMP/fake-proc"
+  cfg "$B" "for m in c['mounts']:
+    if m['destination'] == '/proc': m['source'] = '$T_TMP/fake-proc'"
+  brun "$B" "$(cid b)"
+  assert_rc 1 "run with /proc a bind of a plain directory"
+  assert_contains "$ERR" "only a procfs" "its error"
+}

@@ -112,7 +112,10 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<Option<LateReadOn
             "mounting over the container's root is not allowed".into(),
         ));
     }
-    check_proc_destination(&dest, &typ, bind)?;
+    let proc_source = bind
+        && dest == Path::new("proc")
+        && bind_source(m, ctx.bundle).is_ok_and(|src| is_procfs(&src));
+    check_proc_destination(&dest, &typ, bind, proc_source)?;
 
     if (typ == "cgroup" || typ == "cgroup2") && !bind {
         return mount_cgroup(root, &dest, &opts, ctx).map(|()| None);
@@ -235,13 +238,15 @@ const PROC_BIND_ALLOWED: &[&str] = &[
 /// one could redirect what is written there (CVE-2019-16884,
 /// CVE-2019-19921). berth itself writes through a verified procfs handle;
 /// this keeps such a config from even starting.
-fn check_proc_destination(dest: &Path, typ: &str, bind: bool) -> Result<()> {
+fn check_proc_destination(dest: &Path, typ: &str, bind: bool, proc_source: bool) -> Result<()> {
     if dest == Path::new("proc") {
-        return if typ == "proc" && !bind {
+        // A bind of a real procfs (the host's /proc, for a container in
+        // the host's pid namespace, as runc allows) is a procfs too.
+        return if (typ == "proc" && !bind) || proc_source {
             Ok(())
         } else {
             Err(Error::Other(
-                "only a procfs (type proc) may be mounted on /proc".into(),
+                "only a procfs (type proc, or a bind of a procfs) may be mounted on /proc".into(),
             ))
         };
     }
@@ -273,6 +278,16 @@ fn finish(top: &pathrs::Handle, opts: &MountOptions) -> Result<()> {
             .map_err(|e| Error::sys("mount_setattr (recursive options)", e))?;
     }
     Ok(())
+}
+
+/// Whether `path` is the root of a procfs mount (not a directory under
+/// one, not a look-alike).
+fn is_procfs(path: &Path) -> bool {
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    let is_proc =
+        nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 == PROC_SUPER_MAGIC);
+    // The root of a procfs has inode 1.
+    is_proc && std::fs::metadata(path).is_ok_and(|m| m.ino() == 1)
 }
 
 /// After a mount, resolve the destination again to reach the new mount
