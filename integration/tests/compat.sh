@@ -468,3 +468,60 @@ test_compat_proc_bind_of_host_procfs() {
   assert_rc 1 "run with /proc a bind of a plain directory"
   assert_contains "$ERR" "only a procfs" "its error"
 }
+
+test_compat_userns_bind_sources_out_of_reach() {
+  # In a user namespace the init's root is host uid 100000, which cannot
+  # search a host directory of mode 0700 owned by root. As runc, berth
+  # takes such bind sources before it enters the user namespace: run and
+  # exec see them.
+  make_bundle a sh -c 'cat /tmp/mount-1/foo.txt /tmp/mount-2/foo.txt; sleep 1000'
+  local s
+  for s in 1 2; do
+    mkdir -p "$B/source-inaccessible-$s/dir"
+    echo "foo-$s" >"$B/source-inaccessible-$s/dir/foo.txt"
+    chmod 700 "$B/source-inaccessible-$s"
+  done
+  chmod 755 "$T_TMP"
+  cfg "$B" 'c["linux"]["namespaces"].append({"type": "user"})' \
+    'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    'c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    'c["mounts"] += [{"source": "source-inaccessible-1/dir", "destination": "/tmp/mount-1", "options": ["bind"]},
+                     {"source": "source-inaccessible-2/dir", "destination": "/tmp/mount-2", "options": ["rbind", "ro"]}]'
+  chown -R 100000:100000 "$B/rootfs"
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  bcmd exec "$id" cat /tmp/mount-1/foo.txt /tmp/mount-2/foo.txt
+  assert_rc 0 "exec ($ERR)"
+  assert_eq "$OUT" "$(printf 'foo-1\nfoo-2')" "what exec reads"
+  bcmd exec "$id" sh -c 'touch /tmp/mount-2/x 2>&1'
+  assert_contains "$OUT" "Read-only" "the ro option on the attached tree"
+}
+
+test_compat_mount_order_with_sources_inside_the_container() {
+  # runc's mount-order test: later mounts bind sources that earlier mounts
+  # put inside the rootfs (resolved at their turn, in the container's
+  # mount namespace), and destinations may be written with the rootfs's
+  # host path in front.
+  make_bundle a cat /final/x/y/z/z/x/y/z/x/file
+  local src=$T_TMP/bind-src rootfs sub
+  for sub in a/x b/y c/z; do
+    mkdir -p "$src/$sub"
+    echo "$sub" >"$src/$sub/file"
+    ln -s "$(dirname "$sub")" "$src/sym-$(dirname "$sub")"
+  done
+  rootfs=$B/rootfs
+  mkdir -p "$rootfs/mnt" "$rootfs/final"
+  cfg "$B" "c['mounts'] += [
+    {'source': '$src/a', 'destination': '/mnt', 'type': 'bind', 'options': ['rbind', 'rprivate']},
+    {'source': '$src/sym-b', 'destination': '/mnt/x', 'type': 'bind', 'options': ['rbind', 'rprivate']},
+    {'source': '$src/c', 'destination': '/mnt/x/y', 'type': 'bind', 'options': ['rbind', 'rprivate']},
+    {'source': '$src/sym-a', 'destination': '/mnt/x/y/z', 'type': 'bind', 'options': ['rbind', 'rprivate']},
+    {'source': '$rootfs/mnt/x', 'destination': '$rootfs/mnt/x/y/z/x', 'type': 'bind', 'options': ['rbind', 'rprivate']},
+    {'source': '$rootfs/mnt/x/y', 'destination': '$rootfs/mnt/x/y/z', 'type': 'bind', 'options': ['rbind', 'rprivate']},
+    {'source': '$rootfs/mnt', 'destination': '$rootfs/final', 'type': 'bind', 'options': ['rbind', 'rprivate']}]"
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$OUT" "a/x" "the file at the end of the chain"
+}

@@ -65,6 +65,14 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     // SAFETY: umask has no failure mode.
     unsafe { libc::umask(0) };
 
+    // While still the host's root: bind sources a user namespace's root
+    // may not reach (see rootfs/sources.rs).
+    let early_sources = if l.plan.user_involved() {
+        let mounts = l.spec.mounts().as_deref().unwrap_or(&[]);
+        rootfs::sources::open_early(mounts, l.bundle, l.rootfs)
+    } else {
+        Default::default()
+    };
     l.plan.join_all()?;
     if l.plan.is_new(T::User) {
         namespaces::unshare(libc::CLONE_NEWUSER)?;
@@ -81,7 +89,8 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
 
     set_names(l)?;
     let own_mnt = l.plan.has(T::Mount);
-    let late_read_only = prepare_rootfs(l, own_mnt)?;
+    let late_read_only = prepare_rootfs(l, own_mnt, &early_sources)?;
+    drop(early_sources);
     chan.send(&Msg::RunHooks)?;
     let state = match chan.recv(STEP_TIMEOUT)? {
         Some((Msg::HooksDone { state }, _)) => state,
@@ -241,7 +250,11 @@ fn set_names(l: &Launch) -> Result<()> {
 /// Mounts, /dev and the cwd, inside the rootfs, before pivot_root.
 /// Without a mount namespace of its own (runc allows that) the mounts land
 /// in the host's namespace, under the rootfs; `delete` unmounts them.
-fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<Vec<mounts::LateReadOnly>> {
+fn prepare_rootfs(
+    l: &Launch,
+    own_mnt: bool,
+    early_sources: &std::collections::HashMap<usize, std::os::fd::OwnedFd>,
+) -> Result<Vec<mounts::LateReadOnly>> {
     pivot::prepare(l.rootfs, own_mnt)?;
     let root = pathrs::Root::open(l.rootfs).map_err(|e| rootfs::pathrs_err("open rootfs", e))?;
     let no_mounts = Vec::new();
@@ -256,6 +269,8 @@ fn prepare_rootfs(l: &Launch, own_mnt: bool) -> Result<Vec<mounts::LateReadOnly>
             .as_ref()
             .and_then(|x| x.mount_label().as_deref())
             .filter(|s| !s.is_empty()),
+        rootfs: l.rootfs,
+        early_sources,
     };
     let late_read_only = mounts::apply_all(&root, mounts_list, &ctx)?;
     // A /dev bind-mounted from elsewhere is left as it is; otherwise berth

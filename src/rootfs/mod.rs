@@ -9,6 +9,7 @@ pub mod mounts;
 pub mod options;
 pub mod paths;
 pub mod pivot;
+pub mod sources;
 pub mod sysctl;
 
 use std::ffi::CString;

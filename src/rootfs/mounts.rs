@@ -25,6 +25,12 @@ pub struct MountContext<'a> {
     pub cgroup_ns: bool,
     /// linux.mountLabel: the SELinux context of the filesystems mounted.
     pub mount_label: Option<&'a str>,
+    /// The rootfs on the host: a destination written with it in front
+    /// (runc accepts `/path/to/rootfs/mnt` for `/mnt`) is taken as inside.
+    pub rootfs: &'a Path,
+    /// Bind sources taken before the user namespace (sources.rs), by
+    /// index in the config's mounts.
+    pub early_sources: &'a std::collections::HashMap<usize, std::os::fd::OwnedFd>,
 }
 
 /// Apply every mount, in order. Returns what must still be made
@@ -32,7 +38,7 @@ pub struct MountContext<'a> {
 pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<Vec<LateReadOnly>> {
     let mut late = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
-        let l = apply(root, m, ctx).map_err(|e| {
+        let l = apply(root, m, ctx, ctx.early_sources.get(&i)).map_err(|e| {
             Error::Other(format!(
                 "config.json: mounts[{i}] ({}): {e}",
                 m.destination().display()
@@ -102,11 +108,23 @@ pub fn ensure_target(root: &Root, dest: &Path, dir: bool) -> Result<pathrs::Hand
         .map_err(|e| pathrs_err(format!("resolve {}", dest.display()), e))
 }
 
-fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<Option<LateReadOnly>> {
+/// The destination inside the root: as runc, one written with the
+/// rootfs's own path in front means the part after it.
+fn destination(m: &Mount, rootfs: &Path) -> PathBuf {
+    let d = m.destination();
+    inner(d.strip_prefix(rootfs).unwrap_or(d))
+}
+
+fn apply(
+    root: &Root,
+    m: &Mount,
+    ctx: &MountContext,
+    early: Option<&std::os::fd::OwnedFd>,
+) -> Result<Option<LateReadOnly>> {
     let mut opts = options::parse(m.options().as_deref().unwrap_or(&[])).map_err(Error::Other)?;
     let typ = m.typ().clone().unwrap_or_default();
     let bind = opts.bind || typ == "bind";
-    let dest = inner(m.destination());
+    let dest = destination(m, ctx.rootfs);
     if dest.as_os_str().is_empty() {
         return Err(Error::Other(
             "mounting over the container's root is not allowed".into(),
@@ -135,22 +153,31 @@ fn apply(root: &Root, m: &Mount, ctx: &MountContext) -> Result<Option<LateReadOn
 
     let handle = if bind {
         let source = bind_source(m, ctx.bundle)?;
-        let meta = std::fs::metadata(&source)
-            .map_err(|e| Error::sys(format!("bind source {}", source.display()), e))?;
-        let h = ensure_target(root, &dest, meta.is_dir())?;
+        let is_dir = match early {
+            Some(tree) => nix::sys::stat::fstat(tree).map(|s| is_dir_mode(s.st_mode)),
+            None => std::fs::metadata(&source).map(|m| m.is_dir()).map_err(|e| {
+                e.raw_os_error()
+                    .map_or(nix::errno::Errno::EIO, nix::errno::Errno::from_raw)
+            }),
+        }
+        .map_err(|e| Error::sys(format!("bind source {}", source.display()), e))?;
+        let h = ensure_target(root, &dest, is_dir)?;
         let mut flags = MsFlags::MS_BIND;
         if opts.recursive {
             flags |= MsFlags::MS_REC;
         }
-        mount_raw(Some(&cstr(&source)), &fd_path(&h), None, flags, None)
-            .map_err(|e| Error::sys(format!("bind {}", source.display()), e))?;
+        match early {
+            Some(tree) => super::sources::attach(tree, &h)
+                .map_err(|e| Error::sys(format!("bind {}", source.display()), e))?,
+            None => mount_raw(Some(&cstr(&source)), &fd_path(&h), None, flags, None)
+                .map_err(|e| Error::sys(format!("bind {}", source.display()), e))?,
+        }
         let top = reresolve(root, &dest)?;
         let extra = opts.flags & !(MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             remount_bind(&fd_path(&top), extra)
                 .map_err(|e| Error::sys("remount with the mount's options", e))?;
         }
-        let _ = meta.mode();
         top
     } else {
         // A tmpfs without mode= takes the mode of the directory it covers
