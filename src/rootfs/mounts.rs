@@ -449,14 +449,19 @@ mod proc_tests {
 
     #[test]
     fn only_procfs_on_proc_and_lxcfs_binds_under_it() {
-        assert!(check(Path::new("proc"), "proc", false).is_ok());
-        assert!(check(Path::new("proc"), "tmpfs", false).is_err());
-        assert!(check(Path::new("proc"), "bind", true).is_err());
-        assert!(check(Path::new("proc/sys"), "bind", true).is_err());
-        assert!(check(Path::new("proc/self/attr"), "tmpfs", false).is_err());
-        assert!(check(Path::new("proc/meminfo"), "bind", true).is_ok());
-        assert!(check(Path::new("proc/meminfo"), "tmpfs", false).is_err());
-        assert!(check(Path::new("processes"), "tmpfs", false).is_ok());
-        assert!(check(Path::new("srv/proc"), "bind", true).is_ok());
+        // (destination, type, bind, the bind's source is a procfs)
+        assert!(check(Path::new("proc"), "proc", false, false).is_ok());
+        assert!(check(Path::new("proc"), "tmpfs", false, false).is_err());
+        assert!(check(Path::new("proc"), "bind", true, false).is_err());
+        assert!(check(Path::new("proc"), "none", true, true).is_ok());
+        assert!(check(Path::new("proc/sys"), "bind", true, false).is_err());
+        assert!(check(Path::new("proc/self/attr"), "tmpfs", false, false).is_err());
+        assert!(check(Path::new("proc/meminfo"), "bind", true, false).is_ok());
+        assert!(check(Path::new("proc/meminfo"), "tmpfs", false, false).is_err());
+        assert!(check(Path::new("processes"), "tmpfs", false, false).is_ok());
+        assert!(check(Path::new("srv/proc"), "bind", true, false).is_ok());
+        assert!(super::is_procfs(Path::new("/proc")));
+        assert!(!super::is_procfs(Path::new("/proc/self")));
+        assert!(!super::is_procfs(Path::new("/tmp")));
     }
 }
