@@ -35,7 +35,9 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "norelatime",
     "nostrictatime",
     "nosuid",
+    "nosymfollow",
     "private",
+    "ratime",
     "rbind",
     "rdev",
     "rdiratime",
@@ -46,7 +48,10 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "rnodev",
     "rnodiratime",
     "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
     "rnosuid",
+    "rnosymfollow",
     "ro",
     "rprivate",
     "rrelatime",
@@ -56,6 +61,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "rslave",
     "rstrictatime",
     "rsuid",
+    "rsymfollow",
     "runbindable",
     "rw",
     "shared",
@@ -63,7 +69,9 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "slave",
     "strictatime",
     "suid",
+    "symfollow",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 
@@ -99,6 +107,11 @@ pub fn features() -> Value {
             "apparmor": { "enabled": true },
             "selinux": { "enabled": true },
             "intelRdt": { "enabled": false },
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            },
             "mountExtensions": { "idmap": { "enabled": false } }
         },
         "annotations": {

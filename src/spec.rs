@@ -195,12 +195,6 @@ fn validate_linux(linux: &oci_spec::runtime::Linux, host: Host) -> Result<()> {
     if linux.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT is not supported"));
     }
-    if linux.memory_policy().is_some() {
-        return Err(invalid(
-            "linux.memoryPolicy",
-            "memory policies are not supported",
-        ));
-    }
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(invalid(
             "linux.netDevices",

@@ -525,3 +525,41 @@ test_compat_mount_order_with_sources_inside_the_container() {
   assert_rc 0 "run ($ERR)"
   assert_eq "$OUT" "a/x" "the file at the end of the chain"
 }
+
+test_compat_memory_policy() {
+  # linux.memoryPolicy (runtime-spec 1.3): set_mempolicy for the init and
+  # every exec'd process; nodes checked against this host's, the mode's
+  # rules against runc's. (Two NUMA nodes: the VM's tests-v2.sh.)
+  make_bundle a sh -c 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2; sleep 1000'
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}'
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  wait_file "$T_TMP/$id.stdout" 5
+  assert_match "$(head -1 "$T_TMP/$id.stdout")" '^bind=static:0$' "the init's policy"
+  bcmd exec "$id" sh -c 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2'
+  assert_rc 0 "exec ($ERR)"
+  assert_match "$OUT" '^bind=static:0$' "the exec'd process's policy"
+  bcmd delete --force "$id"
+  make_bundle b sh -c 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2'
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_RELATIVE_NODES"]}'
+  brun "$B" "$(cid b)"
+  assert_rc 0 "run, preferred relative ($ERR)"
+  assert_match "$OUT" '^prefer=relative:0$' "preferred relative"
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_DEFAULT"}'
+  brun "$B" "$(cid c)"
+  assert_rc 0 "run, default ($ERR)"
+  assert_eq "$OUT" default "default"
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_DEFAULT", "nodes": "0-7"}'
+  brun "$B" "$(cid d)"
+  assert_rc 1 "default with nodes"
+  assert_contains "$ERR" "mode requires 0 nodes but got 8" "its error"
+  assert_nothing_left "$(cid d)" b
+  local missing
+  missing=$(($(sed 's/.*[-,]//' /sys/devices/system/node/possible) + 1))
+  cfg "$B" "c['linux']['memoryPolicy'] = {'mode': 'MPOL_INTERLEAVE', 'nodes': '$missing'}"
+  brun "$B" "$(cid e)"
+  assert_rc 1 "a node the host does not have"
+  assert_contains "$ERR" "linux.memoryPolicy.nodes: node $missing is not one of this host's" "its error"
+}

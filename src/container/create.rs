@@ -63,6 +63,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         ));
     }
     let seccomp = seccomp_filter(linux)?;
+    let mempolicy = memory_policy(linux)?;
     let listen_fds = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
@@ -103,6 +104,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             proxied_pty: terminal && o.foreground && o.console_socket.is_none(),
             lock_fd: dir.fd().as_raw_fd(),
             seccomp: seccomp.as_ref(),
+            mempolicy: mempolicy.as_ref(),
         };
         let state_for_hooks = |pid| hook_state(id, pid, Status::Created, &bundle.dir, &annotations);
         let launched = process::launch(&launch, &*mgr, &state_for_hooks)?;
@@ -165,6 +167,17 @@ pub(crate) fn seccomp_filter(
         crate::security::seccomp::notify::check(s)?;
     }
     Ok(Some(f))
+}
+
+/// `linux.memoryPolicy`, checked against the mode and this host's nodes.
+pub(crate) fn memory_policy(
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> Result<Option<crate::process::mempolicy::Policy>> {
+    use crate::process::mempolicy;
+    linux
+        .and_then(|l| l.memory_policy().as_ref())
+        .map(|p| mempolicy::compile(p, mempolicy::host_nodes().as_deref()))
+        .transpose()
 }
 
 /// Remove what a failed create made: the init (if recorded), the cgroup,

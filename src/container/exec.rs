@@ -59,6 +59,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
     check_terminal(terminal, o)?;
     let linux = spec.linux().as_ref();
     let seccomp = super::create::seccomp_filter(linux)?;
+    let mempolicy = super::create::memory_policy(linux)?;
     let agent = seccomp_agent(linux, id, &c.saved);
 
     let init = open_init(&c.saved)?;
@@ -94,6 +95,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         preserve_fds: o.preserve_fds,
         want_pty: terminal,
         proxied_pty: terminal && !o.detach,
+        mempolicy: mempolicy.as_ref(),
         join_keyring: !c.saved.no_new_keyring,
         lock_fd: c.dir.fd().as_raw_fd(),
     };

@@ -42,6 +42,8 @@ pub struct Enter<'a> {
     pub preserve_fds: u32,
     /// Make a pty and send its master back.
     pub want_pty: bool,
+    /// linux.memoryPolicy of the container, checked by the runtime.
+    pub mempolicy: Option<&'a super::mempolicy::Policy>,
     /// berth proxies the pty (exec -t in the foreground): ONLCR off.
     pub proxied_pty: bool,
     /// Join the container's session keyring (unless create had

@@ -61,6 +61,9 @@ fn steps(e: &Enter, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resul
     if let Some(p) = e.linux.and_then(|l| l.personality().as_ref()) {
         setup::personality(p)?;
     }
+    if let Some(p) = e.mempolicy {
+        super::mempolicy::apply(p)?;
+    }
     if e.join_keyring {
         setup::new_session_keyring(e.id)?;
     }

@@ -150,6 +150,9 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
         setup::personality(p)?;
     }
+    if let Some(p) = l.mempolicy {
+        super::mempolicy::apply(p)?;
+    }
     if !l.no_new_keyring {
         setup::new_session_keyring(l.id)?;
     }

@@ -11,6 +11,7 @@ mod enter_child;
 pub mod exec;
 pub mod finish;
 pub mod init;
+pub mod mempolicy;
 mod pty;
 pub mod sealed;
 pub mod setup;
@@ -56,6 +57,8 @@ pub struct Launch<'a> {
     pub proxied_pty: bool,
     /// linux.seccomp, compiled once by the runtime before the clone.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// linux.memoryPolicy, checked by the runtime before the clone.
+    pub mempolicy: Option<&'a mempolicy::Policy>,
     /// The config's annotations (for the seccomp agent's state).
     pub annotations: &'a std::collections::HashMap<String, String>,
     /// The runtime's lock on the state dir: the init closes its copy at
