@@ -176,13 +176,23 @@ log=$logdir/console.log
 [ "$runtime" != berth ] && log=$logdir/console-$runtime.log
 
 Q=$DIR/qemu
+mem=${BERTH_VM_MEM:-1024}
+cpus=${BERTH_VM_CPUS:-2}
+# Two NUMA nodes (half the memory and the CPUs each), for linux.memoryPolicy;
+# BERTH_VM_NUMA=0 boots one.
+numa=()
+if [ "${BERTH_VM_NUMA:-1}" != 0 ] && [ "$cpus" -ge 2 ]; then
+	half=$((mem / 2))
+	numa=(-object "memory-backend-ram,id=m0,size=${half}M" -object "memory-backend-ram,id=m1,size=$((mem - half))M"
+		-numa "node,nodeid=0,cpus=0-$((cpus / 2 - 1)),memdev=m0" -numa "node,nodeid=1,cpus=$((cpus / 2))-$((cpus - 1)),memdev=m1")
+fi
 start=$(date +%s)
-say "booting (TCG, ${BERTH_VM_CPUS:-2} CPUs, ${BERTH_VM_MEM:-1024} MiB, limit ${timeout_s}s); console: $log"
+say "booting (TCG, $cpus CPUs, $mem MiB, ${#numa[@]} NUMA arguments, limit ${timeout_s}s); console: $log"
 # -accel tcg: /dev/kvm here is PVM-based and runs no ordinary guest.
 # mitigations=off: no page-table isolation etc., which cost most under TCG.
 LD_LIBRARY_PATH=$Q/usr/lib/x86_64-linux-gnu:$Q/lib/x86_64-linux-gnu \
 	"$Q/usr/bin/qemu-system-x86_64" -accel tcg,thread=multi -cpu max \
-	-m "${BERTH_VM_MEM:-1024}" -smp "${BERTH_VM_CPUS:-2}" \
+	-m "$mem" -smp "$cpus" "${numa[@]}" \
 	-display none -monitor none -serial stdio -no-reboot -nic none \
 	-L "$Q/usr/share/qemu" -L "$Q/usr/share/seabios" -L "$Q/usr/lib/ipxe/qemu" \
 	-kernel "$DIR/vmlinux" -initrd "$DIR/initramfs.cpio" \

@@ -452,3 +452,31 @@ test_v2_rlimit_raise_hard() {
   assert_rc 0 "run with RLIMIT_NOFILE $want above the caller's hard limit $hard"
   assert_eq "$OUT" "$want"$'\n'"$want" "soft and hard RLIMIT_NOFILE inside"
 }
+
+# ------------------------------------------------------------- memory --
+
+test_v2_memory_policy_two_nodes() {
+  # linux.memoryPolicy on a host with two NUMA nodes (run.sh boots the VM
+  # with two): interleave over both, bind to the second, and a node the
+  # host does not have refused naming the field.
+  local nodes
+  nodes=$(cat /sys/devices/system/node/possible)
+  assert_eq "$nodes" "0-1" "the VM's NUMA nodes"
+  make_bundle a sh -c 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2'
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0-1"}'
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run, interleave 0-1 ($ERR)"
+  assert_eq "$OUT" "interleave:0-1" "interleave"
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "1"}'
+  brun "$B" "$(cid b)"
+  assert_rc 0 "run, bind 1 ($ERR)"
+  assert_eq "$OUT" "bind:1" "bind to node 1"
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_PREFERRED_MANY", "nodes": "0,1", "flags": ["MPOL_F_STATIC_NODES"]}'
+  brun "$B" "$(cid c)"
+  assert_rc 0 "run, preferred-many static ($ERR)"
+  assert_match "$OUT" "^prefer.*static.*:0-1$" "preferred many"
+  cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "2"}'
+  brun "$B" "$(cid d)"
+  assert_rc 1 "bind to a node the VM lacks"
+  assert_contains "$ERR" "linux.memoryPolicy.nodes: node 2" "its error"
+}
