@@ -101,6 +101,13 @@ pub fn become_session_leader_on(slave_path: &str) -> Result<()> {
 
 /// Send the pty master to the `--console-socket` of the caller.
 pub fn send_to_console_socket(socket_path: &Path, master: RawFd, name: &str) -> Result<()> {
+    send_fd_to_socket("--console-socket", socket_path, master, name)
+}
+
+/// Connect to the unix socket at `socket_path` (given with `flag`) and send
+/// `fd` with `name` as the message (SCM_RIGHTS), as runc sends the pty to
+/// --console-socket and the pidfd to --pidfd-socket.
+pub fn send_fd_to_socket(flag: &str, socket_path: &Path, fd: RawFd, name: &str) -> Result<()> {
     let sock = socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -109,15 +116,11 @@ pub fn send_to_console_socket(socket_path: &Path, master: RawFd, name: &str) -> 
     )
     .map_err(|e| Error::sys("socket", e))?;
     let addr = UnixAddr::new(socket_path)
-        .map_err(|e| Error::sys(format!("--console-socket {}", socket_path.display()), e))?;
-    connect(sock.as_raw_fd(), &addr).map_err(|e| {
-        Error::sys(
-            format!("connect to --console-socket {}", socket_path.display()),
-            e,
-        )
-    })?;
+        .map_err(|e| Error::sys(format!("{flag} {}", socket_path.display()), e))?;
+    connect(sock.as_raw_fd(), &addr)
+        .map_err(|e| Error::sys(format!("connect to {flag} {}", socket_path.display()), e))?;
     let iov = [IoSlice::new(name.as_bytes())];
-    let fds = [master];
+    let fds = [fd];
     sendmsg::<()>(
         sock.as_raw_fd(),
         &iov,
@@ -125,8 +128,25 @@ pub fn send_to_console_socket(socket_path: &Path, master: RawFd, name: &str) -> 
         MsgFlags::empty(),
         None,
     )
-    .map_err(|e| Error::sys("send pty to --console-socket", e))?;
+    .map_err(|e| Error::sys(format!("send to {flag} {}", socket_path.display()), e))?;
     Ok(())
+}
+
+/// A pidfd for `pid` sent to `socket_path` (`--pidfd-socket`), so that a
+/// caller can signal that very process later, whatever becomes of its pid.
+pub fn send_pidfd(socket_path: &Path, pid: i32) -> Result<()> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open with plain integers; a valid fd is ours to own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(Error::sys(
+            format!("--pidfd-socket: pidfd_open of process {pid}"),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: a new fd from pidfd_open.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    send_fd_to_socket("--pidfd-socket", socket_path, pidfd.as_raw_fd(), "pidfd")
 }
 
 /// Copies between berth's stdin/stdout and a pty master for `run` in the

@@ -563,3 +563,76 @@ test_compat_memory_policy() {
   assert_rc 1 "a node the host does not have"
   assert_contains "$ERR" "linux.memoryPolicy.nodes: node $missing is not one of this host's" "its error"
 }
+
+# pidfd_receiver SOCKET SIGNAL: a python listener that takes one pidfd
+# from SOCKET and sends SIGNAL (a number) through it.
+pidfd_receiver() {
+  cat >"$T_TMP/pidfd.py" <<'PY'
+import os, signal, socket, sys
+path, sig = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(1)
+open(path + ".ready", "w").close()
+s.settimeout(30)
+c, _ = s.accept()
+msg, fds, flags, addr = socket.recv_fds(c, 1024, 4)
+signal.pidfd_send_signal(fds[0], sig)
+open(path + ".sent", "w").write("%s %d\n" % (msg.decode(), len(fds)))
+PY
+  bg "$PY" -S "$T_TMP/pidfd.py" "$1" "$2"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -e "$1.ready" ] && return 0
+    sleep 0.05
+  done
+  fail "the pidfd receiver did not start"
+}
+
+test_compat_pidfd_socket_and_exec_sub_cgroup() {
+  # --pidfd-socket (create, run, exec): the caller gets a pidfd of the
+  # process and can signal it through it. exec --cgroup runs the process
+  # in a sub-cgroup of the container's.
+  make_bundle a sleep 1000
+  local id
+  id=$(cid a)
+  pidfd_receiver "$T_TMP/p1.sock" 9
+  bcreate "$B" "$id" --pidfd-socket "$T_TMP/p1.sock"
+  assert_rc 0 "create --pidfd-socket ($ERR)"
+  wait_file "$T_TMP/p1.sock.sent" 5 || fail "no pidfd came to the socket"
+  assert_eq "$(cat "$T_TMP/p1.sock.sent")" "pidfd 1" "what the socket got"
+  wait_status "$id" stopped 5
+  bcmd delete "$id"
+  make_bundle b sleep 1000
+  id=$(cid b)
+  must_create "$B" "$id"
+  must_start "$id"
+  local h sub=""
+  for h in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+    if [ -f "$h$T_CG/b/cgroup.procs" ]; then sub=$h$T_CG/b/sub; break; fi
+  done
+  [ -n "$sub" ] || fail "no cgroup directory for the container"
+  mkdir "$sub"
+  local spec=sub
+  [[ $sub == /sys/fs/cgroup/pids/* ]] && spec=pids:sub
+  # Signal 0 through the pidfd: the process is there; then SIGKILL.
+  pidfd_receiver "$T_TMP/p2.sock" 0
+  bcmd exec -d --cgroup "$spec" --pid-file "$T_TMP/exec.pid" --pidfd-socket "$T_TMP/p2.sock" "$id" sleep 1000
+  assert_rc 0 "exec --cgroup $spec --pidfd-socket ($ERR)"
+  local epid
+  epid=$(cat "$T_TMP/exec.pid")
+  record_pid "$epid"
+  wait_file "$T_TMP/p2.sock.sent" 5 || fail "no pidfd came to the socket for exec"
+  assert_eq "$(cat "$sub/cgroup.procs")" "$epid" "the sub-cgroup's processes"
+  pidfd_receiver "$T_TMP/p3.sock" 9
+  bcmd exec -d --pid-file "$T_TMP/exec2.pid" --pidfd-socket "$T_TMP/p3.sock" "$id" sleep 1000
+  epid=$(cat "$T_TMP/exec2.pid")
+  record_pid "$epid"
+  wait_gone "$epid" 5 || fail "the exec'd process $epid survived SIGKILL sent through its pidfd"
+  bcmd exec --cgroup .. "$id" true
+  assert_rc 255 "exec --cgroup .."
+  assert_contains "$ERR" "bad sub cgroup path" "its error"
+  bcmd exec --cgroup nonexistent "$id" true
+  assert_contains "$ERR" "adding pid to cgroup" "exec --cgroup of a missing sub-cgroup"
+  assert_eq "$(state_field "$id" status)" running "the container after all that"
+}

@@ -29,6 +29,7 @@ mod rdma;
 mod resources;
 mod setting;
 pub mod stats;
+pub mod sub;
 mod unified;
 mod v1;
 mod v2;

@@ -16,6 +16,9 @@ pub struct Args {
     /// Unix socket that receives the pty master (process.terminal).
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the container's init.
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
     /// Use MS_MOVE + chroot instead of pivot_root.
     #[arg(long)]
     pub no_pivot: bool,
@@ -34,6 +37,7 @@ impl Args {
             bundle: self.bundle.clone(),
             pid_file: self.pid_file.clone(),
             console_socket: self.console_socket.clone(),
+            pidfd_socket: self.pidfd_socket.clone(),
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,

@@ -53,6 +53,13 @@ pub struct Args {
     /// Allow exec in a paused container.
     #[arg(long)]
     pub ignore_paused: bool,
+    /// Run in a sub-cgroup of the container's: PATH, or
+    /// CONTROLLER[,CONTROLLER]:PATH on cgroup v1; repeatable.
+    #[arg(long = "cgroup")]
+    pub cgroup: Vec<String>,
+    /// Unix socket that receives a pidfd of the process.
+    #[arg(long)]
+    pub pidfd_socket: Option<PathBuf>,
     /// The container's id, then the command and its arguments. Everything
     /// after the id belongs to the command, even words that look like
     /// flags (as in runc).
@@ -94,6 +101,8 @@ fn inner(root: &Root, a: Args) -> Result<i32> {
         pid_file: a.pid_file,
         preserve_fds: a.preserve_fds,
         ignore_paused: a.ignore_paused,
+        sub_cgroups: a.cgroup,
+        pidfd_socket: a.pidfd_socket,
     };
     Ok(exec(root, &id, &o)?)
 }

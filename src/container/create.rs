@@ -22,6 +22,8 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// --pidfd-socket: a unix socket that receives a pidfd of the init.
+    pub pidfd_socket: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
@@ -135,6 +137,9 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         }
         if let (Some(sock), Some(master)) = (&o.console_socket, &launched.pty) {
             crate::tty::send_to_console_socket(sock, master.as_raw_fd(), "console")?;
+        }
+        if let Some(sock) = &o.pidfd_socket {
+            crate::tty::send_pidfd(sock, launched.pid)?;
         }
         Ok(Created {
             pid: launched.pid,

@@ -29,6 +29,10 @@ pub struct ExecOptions {
     /// fds 3..3+n passed to the process.
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    /// --cgroup: sub-cgroups of the container's to run the process in.
+    pub sub_cgroups: Vec<String>,
+    /// --pidfd-socket: a unix socket that receives a pidfd of the process.
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 /// Run the process; returns its exit status (0 once started, with
@@ -103,7 +107,11 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
     // (--ignore-paused) it freezes during set-up, and a `resume` (or
     // `list`, `kill`, `delete`) from another caller must not wait on us.
     c.dir.unlock();
-    let entered = enter::enter(&e, &*c.cgroup())?;
+    let cgroup = crate::cgroups::manager(&crate::cgroups::sub::with_sub_cgroups(
+        &c.saved.cgroup,
+        &o.sub_cgroups,
+    )?);
+    let entered = enter::enter(&e, &*cgroup)?;
     crate::logging::debug(&format!("exec {id}: process {} started", entered.pid));
     let handed = (|| -> Result<()> {
         if let Some(p) = &o.pid_file {
@@ -111,6 +119,9 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         }
         if let (Some(sock), Some(master)) = (&o.console_socket, &entered.pty) {
             crate::tty::send_to_console_socket(sock, master.as_raw_fd(), "console")?;
+        }
+        if let Some(sock) = &o.pidfd_socket {
+            crate::tty::send_pidfd(sock, entered.pid)?;
         }
         Ok(())
     })();
