@@ -462,19 +462,19 @@ test_v2_memory_policy_two_nodes() {
   local nodes
   nodes=$(cat /sys/devices/system/node/possible)
   assert_eq "$nodes" "0-1" "the VM's NUMA nodes"
-  make_bundle a sh -c 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2'
+  make_bundle a sh -c 'head -n 1 /proc/self/numa_maps | cut -d " " -f 2-'
   cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0-1"}'
   brun "$B" "$(cid a)"
   assert_rc 0 "run, interleave 0-1 ($ERR)"
-  assert_eq "$OUT" "interleave:0-1" "interleave"
+  assert_match "$OUT" "^interleave:0-1( |$)" "interleave"
   cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "1"}'
   brun "$B" "$(cid b)"
   assert_rc 0 "run, bind 1 ($ERR)"
-  assert_eq "$OUT" "bind:1" "bind to node 1"
+  assert_match "$OUT" "^bind:1( |$)" "bind to node 1"
   cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_PREFERRED_MANY", "nodes": "0,1", "flags": ["MPOL_F_STATIC_NODES"]}'
   brun "$B" "$(cid c)"
   assert_rc 0 "run, preferred-many static ($ERR)"
-  assert_match "$OUT" "^prefer.*static.*:0-1$" "preferred many"
+  assert_match "$OUT" "^prefer.*many.*static.*:0-1( |$)" "preferred many"
   cfg "$B" 'c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "2"}'
   brun "$B" "$(cid d)"
   assert_rc 1 "bind to a node the VM lacks"
