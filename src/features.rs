@@ -21,6 +21,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "iversion",
     "lazytime",
     "loud",
@@ -44,6 +45,7 @@ pub const MOUNT_OPTIONS: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "ridmap",
     "rnoatime",
     "rnodev",
     "rnodiratime",
@@ -112,7 +114,7 @@ pub fn features() -> Value {
                           "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             },
-            "mountExtensions": { "idmap": { "enabled": false } }
+            "mountExtensions": { "idmap": { "enabled": true } }
         },
         "annotations": {
             "org.opencontainers.runtime-spec.features.berth.version": env!("CARGO_PKG_VERSION")

@@ -195,6 +195,73 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
+/// A new user namespace with these maps, held by an fd (an id-mapped
+/// mount's mapping): a child is forked into it and waits while its maps
+/// are written and its namespace opened, then it is let go. The caller
+/// must be single-threaded and privileged in its own user namespace.
+pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
+    use nix::unistd::{fork, pipe2, read, write, ForkResult};
+    use std::io::Write;
+    let (ready_r, ready_w) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    let (done_r, done_w) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe", e))?;
+    // SAFETY: single-threaded; the child only makes syscalls and exits.
+    let child = match unsafe { fork() }.map_err(|e| Error::sys("fork", e))? {
+        ForkResult::Child => {
+            drop(ready_r);
+            drop(done_w);
+            // Tell the parent our pid as /proc (the host's, whatever pid
+            // namespace the caller is in) knows it, or 0 on failure.
+            // SAFETY: plain syscalls, then leave without destructors.
+            unsafe {
+                let ok = libc::unshare(libc::CLONE_NEWUSER) == 0;
+                let me = std::fs::read_link("/proc/self")
+                    .ok()
+                    .filter(|_| ok)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "0".into());
+                let _ = write(&ready_w, me.as_bytes());
+                let mut b = [0u8; 1];
+                let _ = read(&done_r, &mut b);
+                libc::_exit(0)
+            }
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(ready_w);
+    drop(done_r);
+    let made = (|| -> Result<OwnedFd> {
+        let mut b = [0u8; 32];
+        let n = read(&ready_r, &mut b).unwrap_or(0);
+        let pid: i32 = std::str::from_utf8(&b[..n])
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                Error::Other("make a user namespace for an id-mapped mount: unshare failed".into())
+            })?;
+        for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(format!("/proc/{pid}/{file}"))
+                .and_then(|mut f| f.write_all(map_text(maps).as_bytes()))
+                .map_err(|e| {
+                    Error::sys(
+                        format!("write {file} of an id-mapped mount's user namespace"),
+                        e,
+                    )
+                })?;
+        }
+        std::fs::File::open(format!("/proc/{pid}/ns/user"))
+            .map(OwnedFd::from)
+            .map_err(|e| Error::sys("open an id-mapped mount's user namespace", e))
+    })();
+    drop(done_w);
+    let _ = nix::sys::wait::waitpid(child, None);
+    made
+}
+
 /// Write the uid and gid maps of `pid`'s new user namespace through a
 /// verified procfs handle.
 pub fn write_id_maps(pid: i32, linux: Option<&Linux>) -> Result<()> {

@@ -636,3 +636,42 @@ test_compat_pidfd_socket_and_exec_sub_cgroup() {
   assert_contains "$ERR" "adding pid to cgroup" "exec --cgroup of a missing sub-cgroup"
   assert_eq "$(state_field "$id" status)" running "the container after all that"
 }
+
+test_compat_idmapped_mounts() {
+  # mounts[].uidMappings/gidMappings and the idmap/ridmap options
+  # (runtime-spec 1.2+, as Kubernetes user namespaces use them): files
+  # owned by 0 on disk appear as the mapping says, with and without a
+  # user namespace of the container's own; the host's files are unchanged.
+  mkdir -p "$T_TMP/src/sub"
+  touch "$T_TMP/src/foo" "$T_TMP/src/sub/bar"
+  chown 1:1 "$T_TMP/src/sub/bar"
+  make_bundle a sh -c 'stat -c "%u:%g" /mnt/foo /mnt/sub/bar /plain/foo'
+  cfg "$B" "c['mounts'] += [
+    {'source': '$T_TMP/src', 'destination': '/mnt', 'options': ['bind'],
+     'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],
+     'gidMappings': [{'containerID': 0, 'hostID': 200000, 'size': 65536}]},
+    {'source': '$T_TMP/src', 'destination': '/plain', 'options': ['bind']}]"
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run with an id-mapped mount ($ERR)"
+  assert_eq "$OUT" "$(printf '100000:200000\n100001:200001\n0:0')" "owners seen (no user namespace)"
+  assert_eq "$(stat -c %u:%g "$T_TMP/src/foo")" "0:0" "the host's file"
+  # In a user namespace (0 -> 100000): the idmap option alone takes the
+  # container's maps, so root's files are root's inside.
+  make_bundle b sh -c 'stat -c "%u:%g" /mnt/foo /mnt/sub/bar; touch /mnt/new && echo wrote'
+  chmod 755 "$T_TMP"
+  cfg "$B" 'c["linux"]["namespaces"].append({"type": "user"})' \
+    'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    'c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    "c['mounts'].append({'source': '$T_TMP/src', 'destination': '/mnt', 'options': ['rbind', 'idmap']})"
+  chown -R 100000:100000 "$B/rootfs"
+  brun "$B" "$(cid b)"
+  assert_rc 0 "run in a user namespace with an idmap mount ($ERR)"
+  assert_eq "$OUT" "$(printf '0:0\n1:1\nwrote')" "owners seen (user namespace, implied maps)"
+  assert_eq "$(stat -c %u:%g "$T_TMP/src/new")" "0:0" "a file made through the mount, on the host"
+  # idmap on something other than a bind is refused, naming the mount.
+  make_bundle c true
+  cfg "$B" 'c["mounts"].append({"type": "tmpfs", "source": "tmpfs", "destination": "/t", "options": ["idmap"]})'
+  brun "$B" "$(cid c)"
+  assert_rc 1 "idmap on a tmpfs"
+  assert_contains "$ERR" "for bind mounts only" "its error"
+}

@@ -65,14 +65,22 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     // SAFETY: umask has no failure mode.
     unsafe { libc::umask(0) };
 
-    // While still the host's root: bind sources a user namespace's root
-    // may not reach (see rootfs/sources.rs).
-    let early_sources = if l.plan.user_involved() {
-        let mounts = l.spec.mounts().as_deref().unwrap_or(&[]);
-        rootfs::sources::open_early(mounts, l.bundle, l.rootfs)
-    } else {
-        Default::default()
-    };
+    // While still the host's root: id-mapped mounts, and bind sources a
+    // user namespace's root may not reach (see rootfs/sources.rs).
+    let linux = l.spec.linux().as_ref();
+    let early_sources = rootfs::sources::open_early(&rootfs::sources::Early {
+        mounts: l.spec.mounts().as_deref().unwrap_or(&[]),
+        bundle: l.bundle,
+        rootfs: l.rootfs,
+        user_involved: l.plan.user_involved(),
+        uid_maps: linux
+            .and_then(|x| x.uid_mappings().as_deref())
+            .unwrap_or(&[]),
+        gid_maps: linux
+            .and_then(|x| x.gid_mappings().as_deref())
+            .unwrap_or(&[]),
+        joined_userns: l.plan.joined(T::User),
+    })?;
     l.plan.join_all()?;
     if l.plan.is_new(T::User) {
         namespaces::unshare(libc::CLONE_NEWUSER)?;

@@ -130,6 +130,13 @@ fn apply(
             "mounting over the container's root is not allowed".into(),
         ));
     }
+    let mapped = m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+        || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty());
+    if (opts.idmap || mapped) && !bind {
+        return Err(Error::Other(
+            "uidMappings, gidMappings, idmap and ridmap are for bind mounts only".into(),
+        ));
+    }
     let proc_source = bind
         && dest == Path::new("proc")
         && bind_source(m, ctx.bundle).is_ok_and(|src| is_procfs(&src));

@@ -35,6 +35,8 @@ pub struct MountOptions {
     /// `tmpcopyup` (runc's and crun's extension, used by Podman): a tmpfs
     /// starts with a copy of what the directory under it held.
     pub copy_up: bool,
+    /// `idmap` or `ridmap`: an id-mapped bind (sources.rs makes it).
+    pub idmap: bool,
 }
 
 impl Default for MountOptions {
@@ -48,6 +50,7 @@ impl Default for MountOptions {
             attr_clr: 0,
             data: Vec::new(),
             copy_up: false,
+            idmap: false,
         }
     }
 }
@@ -129,8 +132,7 @@ fn recursive_attr(name: &str) -> Option<(bool, u64)> {
     })
 }
 
-/// Parse a mount's options. `idmap` mounts are refused: berth does not
-/// create id-mapped mounts yet.
+/// Parse a mount's options.
 pub fn parse(options: &[String]) -> Result<MountOptions, String> {
     let mut o = MountOptions::default();
     for opt in options {
@@ -163,9 +165,8 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
                 o.attr_clr |= a;
             }
         } else if opt == "idmap" || opt == "ridmap" {
-            return Err(format!(
-                "option {opt:?}: id-mapped mounts are not supported yet"
-            ));
+            // Made before the mount (rootfs/sources.rs): not for the kernel.
+            o.idmap = true;
         } else if opt == "tmpcopyup" {
             o.copy_up = true;
         } else if opt.starts_with("x-") {
@@ -229,7 +230,8 @@ mod tests {
     }
 
     #[test]
-    fn idmap_is_refused() {
-        assert!(parse(&["idmap".to_string()]).is_err());
+    fn idmap_is_a_marker_not_data() {
+        let o = parse(&["bind".to_string(), "ridmap".to_string()]).unwrap();
+        assert!(o.idmap && o.data.is_empty());
     }
 }

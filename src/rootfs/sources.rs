@@ -10,7 +10,12 @@
 //! its owner. (An O_PATH fd would not do: bind-mounting a path that lives
 //! in another mount namespace is refused.)
 //!
-//! Sources inside the rootfs are left to be resolved at mount time, after
+//! Id-mapped mounts (`mounts[].uidMappings`/`gidMappings`, the `idmap` and
+//! `ridmap` options) are made here too, for the same reason: a detached
+//! tree gets its mapping (mount_setattr MOUNT_ATTR_IDMAP with a user
+//! namespace made for the maps) before it is attached.
+//!
+//! Other sources inside the rootfs are left to be resolved at mount time, after
 //! the mounts before them: a config may bind what an earlier mount put
 //! there (runc's mount-order tests).
 
@@ -18,36 +23,159 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::Mount;
+use oci_spec::runtime::{LinuxIdMapping, Mount};
+
+use crate::error::{Error, Result};
 
 const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
 
-/// Detached copies of the bind sources of `mounts` that lie outside
-/// `rootfs`, by index in `mounts`. A source that cannot be taken this way
-/// (no open_tree before Linux 5.2, or any other failure) is simply left
+/// What `open_early` needs to know of the container.
+pub struct Early<'a> {
+    pub mounts: &'a [Mount],
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    /// The container has a user namespace (new or joined): take every bind
+    /// source outside the rootfs early, not only id-mapped ones.
+    pub user_involved: bool,
+    /// The container's own id maps (linux.uidMappings/gidMappings), for
+    /// an `idmap` mount that gives none of its own.
+    pub uid_maps: &'a [LinuxIdMapping],
+    pub gid_maps: &'a [LinuxIdMapping],
+    /// The user namespace the container joins by path, if it does.
+    pub joined_userns: Option<&'a OwnedFd>,
+}
+
+/// Detached copies of bind sources, by index in `mounts`: every id-mapped
+/// one (with its mapping applied), and with a user namespace every other
+/// one that lies outside the rootfs. A plain source that cannot be taken
+/// this way (no open_tree before Linux 5.2, or any other failure) is left
 /// out: it is looked up by path at mount time, as without a user
-/// namespace, and fails there with its own error if it must.
-pub fn open_early(mounts: &[Mount], bundle: &Path, rootfs: &Path) -> HashMap<usize, OwnedFd> {
+/// namespace, and fails there with its own error if it must. An id-mapped
+/// one that cannot be made fails `create`.
+pub fn open_early(e: &Early) -> Result<HashMap<usize, OwnedFd>> {
     let mut out = HashMap::new();
-    for (i, m) in mounts.iter().enumerate() {
+    let mut userns_cache: Vec<(String, OwnedFd)> = Vec::new();
+    for (i, m) in e.mounts.iter().enumerate() {
         let opts = m.options().as_deref().unwrap_or(&[]);
-        let bind =
-            m.typ().as_deref() == Some("bind") || opts.iter().any(|o| o == "bind" || o == "rbind");
+        let has = |o: &str| opts.iter().any(|x| x == o);
+        let bind = m.typ().as_deref() == Some("bind") || has("bind") || has("rbind");
         let Some(src) = m.source().as_ref().filter(|_| bind) else {
             continue;
         };
-        let src = bundle.join(src);
-        if src.starts_with(rootfs) {
+        let src = e.bundle.join(src);
+        let own_maps = m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+            || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty());
+        let idmapped = own_maps || has("idmap") || has("ridmap");
+        let recursive = has("rbind");
+        if idmapped {
+            let field = format!("config.json: mounts[{i}]");
+            let tree = open_tree(&src, recursive).map_err(|err| {
+                Error::sys(
+                    format!("{field}: id-mapped mount of {}", src.display()),
+                    err,
+                )
+            })?;
+            let userns = idmap_userns(e, m, own_maps, &field, &mut userns_cache)?;
+            // `ridmap` (or mappings with rbind and no `idmap`) maps every
+            // submount too; `idmap` the top one only.
+            let rec = has("ridmap") || (recursive && !has("idmap"));
+            set_idmap(&tree, &userns, rec).map_err(|err| {
+                Error::sys(
+                    format!("{field}: id-map the mount of {}", src.display()),
+                    err,
+                )
+            })?;
+            out.insert(i, tree);
             continue;
         }
-        let recursive = opts.iter().any(|o| o == "rbind");
+        if !e.user_involved || src.starts_with(e.rootfs) {
+            continue;
+        }
         if let Ok(fd) = open_tree(&src, recursive) {
             out.insert(i, fd);
         }
     }
-    out
+    Ok(out)
+}
+
+/// The user namespace whose maps an id-mapped mount uses: its own maps,
+/// else the container's (the namespace it joins, or its own maps).
+fn idmap_userns(
+    e: &Early,
+    m: &Mount,
+    own_maps: bool,
+    field: &str,
+    cache: &mut Vec<(String, OwnedFd)>,
+) -> Result<OwnedFd> {
+    let dup = |fd: &OwnedFd| fd.try_clone().map_err(|err| Error::sys("dup", err));
+    if !own_maps {
+        if let Some(fd) = e.joined_userns {
+            return dup(fd);
+        }
+    }
+    let (uid, gid) = if own_maps {
+        (
+            m.uid_mappings().clone().unwrap_or_default(),
+            m.gid_mappings().clone().unwrap_or_default(),
+        )
+    } else {
+        (e.uid_maps.to_vec(), e.gid_maps.to_vec())
+    };
+    if uid.is_empty() || gid.is_empty() {
+        return Err(Error::InvalidConfig(format!(
+            "{field}: an id-mapped mount needs uidMappings and gidMappings (its own, or the container's user namespace's)"
+        )));
+    }
+    // Mounts with the same maps share one namespace.
+    let key = format!("{uid:?}{gid:?}");
+    if let Some((_, fd)) = cache.iter().find(|(k, _)| *k == key) {
+        return dup(fd);
+    }
+    let fd = crate::namespaces::userns_with(&uid, &gid)?;
+    let copy = dup(&fd)?;
+    cache.push((key, fd));
+    Ok(copy)
+}
+
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree.
+fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> std::io::Result<()> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let mut flags = libc::AT_EMPTY_PATH;
+    if recursive {
+        flags |= libc::AT_RECURSIVE;
+    }
+    // SAFETY: a valid fd, an empty path with AT_EMPTY_PATH, and a struct
+    // of the size passed, alive for the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn open_tree(path: &Path, recursive: bool) -> std::io::Result<OwnedFd> {
