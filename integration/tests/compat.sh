@@ -675,3 +675,27 @@ test_compat_idmapped_mounts() {
   assert_rc 1 "idmap on a tmpfs"
   assert_contains "$ERR" "for bind mounts only" "its error"
 }
+
+test_compat_delete_force_with_sub_cgroups() {
+  # A container that made sub-cgroups of its own and moved a process into
+  # them: delete --force kills that process too and removes the subtree.
+  make_bundle a sleep 1000
+  local id h moved=0 epid
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  bcmd exec -d --pid-file "$T_TMP/e.pid" "$id" sleep 1000
+  epid=$(cat "$T_TMP/e.pid")
+  record_pid "$epid"
+  for h in /sys/fs/cgroup/memory /sys/fs/cgroup/freezer /sys/fs/cgroup/unified /sys/fs/cgroup; do
+    [ -f "$h$T_CG/a/cgroup.procs" ] || continue
+    mkdir "$h$T_CG/a/foo" && echo "$epid" >"$h$T_CG/a/foo/cgroup.procs" && moved=1
+  done
+  [ "$moved" = 1 ] || fail "could not make a sub-cgroup"
+  bcmd delete --force "$id"
+  assert_rc 0 "delete --force ($ERR)"
+  wait_gone "$epid" 5 || fail "the process in the sub-cgroup survived"
+  bcmd state "$id"
+  assert_rc 1 "state after delete"
+  assert_nothing_left "$id" a
+}

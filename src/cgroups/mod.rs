@@ -192,7 +192,32 @@ fn write(file: &Path, value: &str) -> Result<()> {
 
 /// Remove a cgroup directory, retrying while the kernel still sees tasks
 /// exiting (EBUSY) for up to about a second.
+/// Every pid in `dir` and in the cgroups below it (sub-cgroups that the
+/// container made for itself).
+fn subtree_pids(dir: &Path) -> Vec<i32> {
+    let mut out = read_pids(&dir.join("cgroup.procs")).unwrap_or_default();
+    for sub in sub_dirs(dir) {
+        out.extend(subtree_pids(&sub));
+    }
+    out
+}
+
+fn sub_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Remove a cgroup directory and the sub-cgroups below it, deepest first.
 fn remove_dir(dir: &Path) -> Result<()> {
+    for sub in sub_dirs(dir) {
+        remove_dir(&sub)?;
+    }
     for _ in 0..200 {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),

@@ -189,7 +189,15 @@ impl Manager for V1 {
         if let Some(u) = &self.unified {
             let _ = write(&u.join("cgroup.kill"), "1");
         }
-        for pid in self.pids()? {
+        // The container may have made sub-cgroups of its own: every
+        // process below goes too.
+        let mut pids = self.pids()?;
+        for (_, dir) in &self.dirs {
+            pids.extend(super::subtree_pids(dir));
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        for pid in pids {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,

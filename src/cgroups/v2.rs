@@ -88,7 +88,7 @@ impl Manager for V2 {
         // cgroup.kill (5.14+) kills every process in the subtree at once;
         // older kernels get SIGKILL per listed pid.
         if write(&dir.join("cgroup.kill"), "1").is_err() {
-            for pid in self.pids()? {
+            for pid in super::subtree_pids(dir) {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
