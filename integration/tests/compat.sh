@@ -699,3 +699,25 @@ test_compat_delete_force_with_sub_cgroups() {
   assert_rc 1 "state after delete"
   assert_nothing_left "$id" a
 }
+
+test_compat_update_cpu_period_under_pod_limit() {
+  # A pod's parent cgroup limits CPU to 50%: lowering the period while
+  # the old quota would exceed that is refused by the kernel unless the
+  # new quota goes first (runc's order on retry).
+  local cpu=/sys/fs/cgroup/cpu
+  [ -f "$cpu/cpu.cfs_period_us" ] || skip "no cgroup v1 cpu hierarchy on this host"
+  mkdir -p "$cpu$T_CG/pod"
+  echo 50000 >"$cpu$T_CG/pod/cpu.cfs_quota_us" || fail "set the pod's quota"
+  make_bundle a sleep 1000
+  cfg "$B" "c['linux']['cgroupsPath'] = '$T_CG/pod/a'" \
+    'c["linux"]["resources"]["cpu"] = {"quota": 500000, "period": 1000000}'
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  must_start "$id"
+  bcmd update --cpu-quota 600000 "$id"
+  assert_rc 1 "update above the pod's limit"
+  bcmd update --cpu-period 10000 --cpu-quota 3000 "$id"
+  assert_rc 0 "update --cpu-period 10000 --cpu-quota 3000 ($ERR)"
+  assert_eq "$(cat "$cpu$T_CG/pod/a/cpu.cfs_period_us") $(cat "$cpu$T_CG/pod/a/cpu.cfs_quota_us")" "10000 3000" "period and quota"
+}

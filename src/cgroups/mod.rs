@@ -161,17 +161,54 @@ fn write_settings(
     settings: &[setting::Setting],
     locate: &dyn Fn(&str) -> Option<PathBuf>,
 ) -> Result<()> {
-    for s in settings {
-        let Some(path) = locate(&s.file) else {
-            return Err(Error::InvalidConfig(format!(
+    let find = |s: &setting::Setting| {
+        locate(&s.file).ok_or_else(|| {
+            Error::InvalidConfig(format!(
                 "linux.resources.{}: no cgroup hierarchy on this host has the {} controller (for {})",
                 s.field,
                 s.controller().unwrap_or("?"),
                 s.file
-            )));
-        };
-        write(&path, &s.value)
-            .map_err(|e| Error::InvalidConfig(format!("linux.resources.{}: {e}", s.field)))?;
+            ))
+        })
+    };
+    let put = |s: &setting::Setting| -> Result<()> {
+        write(&find(s)?, &s.value)
+            .map_err(|e| Error::InvalidConfig(format!("linux.resources.{}: {e}", s.field)))
+    };
+    let mut quota_written = false;
+    for (i, s) in settings.iter().enumerate() {
+        if quota_written && s.file == "cpu.cfs_quota_us" {
+            continue;
+        }
+        let path = find(s)?;
+        match write(&path, &s.value) {
+            Ok(()) => {}
+            // A lower period can be refused while the old quota over it
+            // would exceed a parent's limit (a pod's): as runc does, set
+            // the new quota first when there is one, then the period.
+            Err(Error::Sys { cause, .. })
+                if s.file == "cpu.cfs_period_us"
+                    && cause.raw_os_error() == Some(libc::EINVAL)
+                    && settings[i + 1..]
+                        .iter()
+                        .any(|q| q.file == "cpu.cfs_quota_us") =>
+            {
+                if let Some(q) = settings[i + 1..]
+                    .iter()
+                    .find(|q| q.file == "cpu.cfs_quota_us")
+                {
+                    put(q)?;
+                }
+                quota_written = true;
+                put(s)?;
+            }
+            Err(e) => {
+                return Err(Error::InvalidConfig(format!(
+                    "linux.resources.{}: {e}",
+                    s.field
+                )))
+            }
+        }
     }
     Ok(())
 }
