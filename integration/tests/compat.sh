@@ -721,3 +721,36 @@ test_compat_update_cpu_period_under_pod_limit() {
   assert_rc 0 "update --cpu-period 10000 --cpu-quota 3000 ($ERR)"
   assert_eq "$(cat "$cpu$T_CG/pod/a/cpu.cfs_period_us") $(cat "$cpu$T_CG/pod/a/cpu.cfs_quota_us")" "10000 3000" "period and quota"
 }
+
+test_compat_create_refuses_a_frozen_cgroup() {
+  # A cgroup that exists and is frozen before create: refused at once
+  # (runc's words), nothing made, the cgroup left as it was; before, the
+  # init froze in its set-up until the step timeout.
+  local f
+  if [ -d /sys/fs/cgroup/freezer ]; then
+    mkdir -p "/sys/fs/cgroup/freezer$T_CG/a"
+    echo FROZEN >"/sys/fs/cgroup/freezer$T_CG/a/freezer.state"
+    f="/sys/fs/cgroup/freezer$T_CG/a/freezer.state"
+  else
+    mkdir -p "/sys/fs/cgroup$T_CG/a"
+    echo 1 >"/sys/fs/cgroup$T_CG/a/cgroup.freeze"
+    f="/sys/fs/cgroup$T_CG/a/cgroup.freeze"
+  fi
+  make_bundle a sh -c 'sleep 1000 # frozen-marker'
+  local id start
+  id=$(cid a)
+  start=$SECONDS
+  bcreate "$B" "$id"
+  assert_rc 1 "create in a frozen cgroup"
+  assert_contains "$ERR" "container's cgroup unexpectedly frozen" "its error"
+  [ $((SECONDS - start)) -lt 10 ] || fail "create took $((SECONDS - start)) s to refuse"
+  [ -z "$(ls -A "$ROOT" 2>/dev/null)" ] || fail "state left behind: $(ls -A "$ROOT")"
+  [ -f "$f" ] || fail "the frozen cgroup was removed"
+  brun "$B" "$(cid b)" -d
+  assert_rc 1 "run -d in a frozen cgroup"
+  assert_contains "$ERR" "unexpectedly frozen" "run's error"
+  case $f in
+  */freezer.state) echo THAWED >"$f" ;;
+  *) echo 0 >"$f" ;;
+  esac
+}

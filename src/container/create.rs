@@ -71,6 +71,13 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         .and_then(|v| v.parse::<u32>().ok());
     let layout = Layout::detect()?;
     let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
+    // A cgroup that is there already and frozen would freeze the init in
+    // its set-up: refuse it, before anything is made (runc's words).
+    if cgroups::manager(&placement).frozen() {
+        return Err(Error::InvalidConfig(format!(
+            "config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen ({placement:?}); thaw it or choose another"
+        )));
+    }
 
     crate::logging::debug(&format!(
         "create {id}: bundle {}, rootfs {}, cgroup {:?}, new namespaces {:?}, joined {:?}",
