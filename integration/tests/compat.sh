@@ -754,3 +754,30 @@ test_compat_create_refuses_a_frozen_cgroup() {
   *) echo 0 >"$f" ;;
   esac
 }
+
+test_compat_userns_bind_keeps_locked_ro() {
+  # In a user namespace a read-only source's ro is locked: a bind that
+  # does not mention rw keeps it (and gets its own nosuid, nodev); one
+  # that asks for rw fails. (runc's mounts_sshfs.bats, on a tmpfs.)
+  make_bundle a sh -c 'awk "\$2 == \"/mnt\" { print \$4 }" /proc/self/mounts'
+  chmod 755 "$T_TMP"
+  mkdir -p "$T_TMP/ro"
+  cfg "$B" 'c["linux"]["namespaces"].append({"type": "user"})' \
+    'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    'c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    "c['mounts'].append({'source': '$T_TMP/ro', 'destination': '/mnt', 'type': 'bind', 'options': ['bind', 'nosuid', 'nodev', 'rprivate']})"
+  chown -R 100000:100000 "$B/rootfs"
+  ln -s busybox "$B/rootfs/bin/awk" 2>/dev/null
+  local out
+  out=$(unshare -m --propagation private sh -c '
+    mount -t tmpfs -o rw,suid,dev,exec src "$4" && mount --bind -o remount,ro "$4" || exit 90
+    "$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid a)" "$T_TMP/ro")
+  assert_contains "$out" "rc=0" "run, bind without rw ($out)"
+  assert_match "$(head -1 <<<"$out")" '^ro,nosuid,nodev' "the mount's flags"
+  cfg "$B" 'c["mounts"][-1]["options"] = ["bind", "rw", "nosuid", "nodev", "rprivate"]'
+  out=$(unshare -m --propagation private sh -c '
+    mount -t tmpfs -o rw,suid,dev,exec src "$4" && mount --bind -o remount,ro "$4" || exit 90
+    "$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid b)" "$T_TMP/ro")
+  assert_contains "$out" "rc=1" "run, bind asking rw of a locked ro ($out)"
+  assert_contains "$out" "not permitted" "its error"
+}

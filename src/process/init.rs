@@ -281,6 +281,7 @@ fn prepare_rootfs(
             .and_then(|x| x.mount_label().as_deref())
             .filter(|s| !s.is_empty()),
         rootfs: l.rootfs,
+        user_ns: l.plan.user_involved(),
         early_sources,
     };
     let late_read_only = mounts::apply_all(&root, mounts_list, &ctx)?;

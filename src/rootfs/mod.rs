@@ -138,10 +138,22 @@ pub fn locked_flags(path: &std::ffi::CStr) -> MsFlags {
 /// Remount a bind mount with `flags`, keeping locked flags if the kernel
 /// insists.
 pub fn remount_bind(target: &std::ffi::CStr, flags: MsFlags) -> std::io::Result<()> {
+    remount_bind_keeping(target, flags, MsFlags::MS_RDONLY)
+}
+
+/// As `remount_bind`; on EPERM (in a user namespace the source's flags are
+/// locked) the locked flags are kept, but not those in `cleared`, which
+/// the config asked to clear (`rw`, `suid`, ...): asking to clear a locked
+/// flag fails, as with runc.
+pub fn remount_bind_keeping(
+    target: &std::ffi::CStr,
+    flags: MsFlags,
+    cleared: MsFlags,
+) -> std::io::Result<()> {
     let base = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | flags;
     match mount_raw(None, target, None, base, None) {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            let locked = locked_flags(target) & !MsFlags::MS_RDONLY;
+            let locked = locked_flags(target) & !cleared;
             mount_raw(None, target, None, base | locked, None)
         }
         r => r,

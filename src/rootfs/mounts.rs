@@ -28,6 +28,8 @@ pub struct MountContext<'a> {
     /// The rootfs on the host: a destination written with it in front
     /// (runc accepts `/path/to/rootfs/mnt` for `/mnt`) is taken as inside.
     pub rootfs: &'a Path,
+    /// The container has a user namespace (new or joined).
+    pub user_ns: bool,
     /// Bind sources taken before the user namespace (sources.rs), by
     /// index in the config's mounts.
     pub early_sources: &'a std::collections::HashMap<usize, std::os::fd::OwnedFd>,
@@ -180,9 +182,37 @@ fn apply(
                 .map_err(|e| Error::sys(format!("bind {}", source.display()), e))?,
         }
         let top = reresolve(root, &dest)?;
-        let extra = opts.flags & !(MsFlags::MS_REMOUNT);
+        let mut extra = opts.flags & !(MsFlags::MS_REMOUNT);
+        if ctx.user_ns {
+            // As the kernel does for a mount a user namespace gets from
+            // its parent (and runc with it): the source's ro, nosuid,
+            // nodev, noexec and atime flags stay unless the config sets
+            // others; asking to clear one of them fails. (A tree taken
+            // early by the host's root is not locked by the kernel: berth
+            // keeps the rule itself.)
+            let src_flags = super::locked_flags(&fd_path(&top));
+            let clearing = src_flags & opts.cleared;
+            if !clearing.is_empty() {
+                return Err(Error::sys(
+                    format!(
+                        "bind {}: a user namespace cannot clear the source's {clearing:?}",
+                        source.display()
+                    ),
+                    std::io::Error::from_raw_os_error(libc::EPERM),
+                ));
+            }
+            if !extra.is_empty() {
+                let atime = MsFlags::MS_NOATIME | MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME;
+                let keep = if extra.intersects(atime) {
+                    src_flags & !(atime | MsFlags::MS_NODIRATIME)
+                } else {
+                    src_flags
+                };
+                extra |= keep;
+            }
+        }
         if !extra.is_empty() {
-            remount_bind(&fd_path(&top), extra)
+            super::remount_bind_keeping(&fd_path(&top), extra, opts.cleared)
                 .map_err(|e| Error::sys("remount with the mount's options", e))?;
         }
         top

@@ -22,6 +22,8 @@ const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
 pub struct MountOptions {
     /// Flags set at mount time (and on the bind remount).
     pub flags: MsFlags,
+    /// Flags the options clear explicitly (`rw`, `suid`, `dev`, ...).
+    pub cleared: MsFlags,
     /// True when the options asked for a bind (`bind` or `rbind`).
     pub bind: bool,
     pub recursive: bool,
@@ -43,6 +45,7 @@ impl Default for MountOptions {
     fn default() -> Self {
         MountOptions {
             flags: MsFlags::empty(),
+            cleared: MsFlags::empty(),
             bind: false,
             recursive: false,
             propagation: Vec::new(),
@@ -149,8 +152,10 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
         } else if let Some((set, f)) = plain_flag(opt) {
             if set {
                 o.flags |= f;
+                o.cleared &= !f;
             } else {
                 o.flags &= !f;
+                o.cleared |= f;
             }
         } else if let Some(p) = propagation_flag(opt) {
             o.propagation.push(p);

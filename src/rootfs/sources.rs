@@ -125,7 +125,7 @@ fn idmap_userns(
     };
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::InvalidConfig(format!(
-            "{field}: an id-mapped mount needs uidMappings and gidMappings (its own, or the container's user namespace's)"
+            "{field}: idmap: an id-mapped mount needs uidMappings and gidMappings (its own, or the container's user namespace's)"
         )));
     }
     // Mounts with the same maps share one namespace.
