@@ -3,8 +3,8 @@
 //! The binary (src/main.rs, src/cli/) is a thin layer over this library:
 //! `spec` loads and validates config.json, `state` keeps the per-container
 //! state dir, `container` drives the lifecycle, `process` starts the init,
-//! `rootfs`, `namespaces`, `cgroups`, `security`, `hooks` and `tty` each do
-//! one part of building the container.
+//! `rootfs`, `namespaces`, `netdev`, `cgroups`, `security`, `hooks` and `tty`
+//! each do one part of building the container.
 
 pub mod cgroups;
 pub mod container;
@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod json;
 pub mod logging;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod rootfs;
 pub mod security;

@@ -195,12 +195,6 @@ fn validate_linux(linux: &oci_spec::runtime::Linux, host: Host) -> Result<()> {
     if linux.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT is not supported"));
     }
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err(invalid(
-            "linux.netDevices",
-            "moving network devices is not supported",
-        ));
-    }
     if let Some(label) = linux.mount_label().as_deref().filter(|s| !s.is_empty()) {
         selinux_label(label, "config.json: linux.mountLabel", host)?;
     }

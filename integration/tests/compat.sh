@@ -781,3 +781,54 @@ test_compat_userns_bind_keeps_locked_ro() {
   assert_contains "$out" "rc=1" "run, bind asking rw of a locked ro ($out)"
   assert_contains "$out" "not permitted" "its error"
 }
+
+test_compat_net_devices() {
+  # linux.netDevices (runtime-spec 1.2+): a host interface (one end of a
+  # veth pair here; this host's kernel has no dummy) moves into the
+  # container's network namespace, renamed as asked, and back to the host
+  # under its own name at delete when the namespace outlives the init (a
+  # namespace joined by path). Bad configs fail naming the field.
+  # Globals, not locals: the EXIT trap runs after this function returns.
+  ND_DEV="bt${T_SALT:0:6}" ND_NS="berth-nd-${T_SALT:0:6}"
+  local dev=$ND_DEV peer="bp${T_SALT:0:6}" ns=$ND_NS
+  trap 'ip link del "$ND_DEV" 2>/dev/null; ip link del "${ND_DEV}b" 2>/dev/null; ip netns del "$ND_NS" 2>/dev/null; cleanup_test "$T_TMP" "$ROOT" "$T_CG"' EXIT
+  ip link add "$dev" type veth peer name "$peer" || fail "make a veth pair"
+  make_bundle a sh -c 'ip -o link show ctr0 | cut -d: -f2'
+  ln -s busybox "$B/rootfs/bin/ip"
+  cfg "$B" "c['linux']['netDevices'] = {'$dev': {'name': 'ctr0'}}"
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run with a net device ($ERR)"
+  assert_match "$(tr -d ' ' <<<"$OUT")" '^ctr0(@.*)?$' "the device inside, renamed"
+  # The container's own namespace died with it, and the veth with it.
+  ip link show "$dev" >/dev/null 2>&1 && fail "the veth end is still on the host after the container's namespace died"
+  # A namespace joined by path outlives the init: delete moves the device
+  # back, under its own name.
+  # (A second pair: the first one's destruction is asynchronous.)
+  dev=${dev}b peer=${peer}b
+  ip link add "$dev" type veth peer name "$peer" || fail "make a second veth pair"
+  ip netns add "$ns" || fail "ip netns add"
+  make_bundle b sleep 1000
+  ln -s busybox "$B/rootfs/bin/ip"
+  cfg "$B" "c['linux']['netDevices'] = {'$dev': {'name': 'ctr1'}}" \
+    "[n.update({'path': '/run/netns/$ns'}) for n in c['linux']['namespaces'] if n['type'] == 'network']"
+  local id
+  id=$(cid b)
+  must_create "$B" "$id"
+  must_start "$id"
+  ip netns exec "$ns" ip link show ctr1 >/dev/null 2>&1 || fail "ctr1 is not in the joined namespace"
+  ip link show "$dev" >/dev/null 2>&1 && fail "the device is still on the host while the container runs"
+  bcmd kill "$id" KILL
+  wait_status "$id" stopped
+  bcmd delete "$id"
+  assert_rc 0 "delete ($ERR)"
+  ip link show "$dev" >/dev/null 2>&1 || fail "the device did not come back to the host as $dev"
+  # Bad configs.
+  make_bundle c sh -c 'sleep 1000 # netdev-marker'
+  cfg "$B" "c['linux']['netDevices'] = {'no-such-dev0': {}}"
+  expect_create_fails "$B" "$(cid c)" c netdev-marker "linux.netDevices" "no such network device"
+  cfg "$B" "c['linux']['netDevices'] = {'$dev': {'name': 'a/b'}}"
+  expect_create_fails "$B" "$(cid c)" c netdev-marker "linux.netDevices" "not a valid interface name"
+  cfg "$B" "c['linux']['netDevices'] = {'$dev': {}}" \
+    'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]'
+  expect_create_fails "$B" "$(cid c)" c netdev-marker "linux.netDevices" "needs a network namespace"
+}

@@ -66,6 +66,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     }
     let seccomp = seccomp_filter(linux)?;
     let mempolicy = memory_policy(linux)?;
+    let net_devices = crate::netdev::plan(linux)?;
     let listen_fds = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
@@ -114,6 +115,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             lock_fd: dir.fd().as_raw_fd(),
             seccomp: seccomp.as_ref(),
             mempolicy: mempolicy.as_ref(),
+            net_devices: &net_devices,
         };
         let state_for_hooks = |pid| hook_state(id, pid, Status::Created, &bundle.dir, &annotations);
         let launched = process::launch(&launch, &*mgr, &state_for_hooks)?;

@@ -39,6 +39,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
     }
     crate::logging::debug(&format!("delete {id}: status {status}, init {}", saved.pid));
     let cg = cgroups::manager(&saved.cgroup);
+    move_net_devices_back(&dir, &saved, status);
     if status != Status::Stopped {
         let _ = kill(Pid::from_raw(saved.pid), Signal::SIGKILL);
     }
@@ -99,4 +100,44 @@ fn remove_unrecorded(dir: &crate::state::ContainerDir, id: &str) -> Result<()> {
         cgroups::manager(&placement).destroy()?;
     }
     dir.remove()
+}
+
+/// linux.netDevices go back to the host under their own names, from the
+/// container's network namespace while it is still there: the running
+/// init's, or one the container joined by path. (A namespace that died with
+/// the init has already given physical devices back to the host, and taken
+/// virtual ones with it.) Failures are logged: delete goes on.
+fn move_net_devices_back(
+    dir: &crate::state::ContainerDir,
+    saved: &crate::state::Saved,
+    status: Status,
+) {
+    let Ok(spec) = dir.config() else { return };
+    let linux = spec.linux().as_ref();
+    let Ok(devs) = crate::netdev::plan_saved(linux) else {
+        return;
+    };
+    if devs.is_empty() {
+        return;
+    }
+    let path = if status != Status::Stopped {
+        Some(std::path::PathBuf::from(format!(
+            "/proc/{}/ns/net",
+            saved.pid
+        )))
+    } else {
+        linux
+            .and_then(|l| l.namespaces().as_ref())
+            .and_then(|ns| {
+                ns.iter()
+                    .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)
+            })
+            .and_then(|n| n.path().clone())
+    };
+    let Some(ns) = path.and_then(|p| std::fs::File::open(p).ok()) else {
+        return;
+    };
+    for why in crate::netdev::move_back(&devs, &ns.into()) {
+        crate::logging::warn(&format!("delete {}: linux.netDevices: {why}", saved.id));
+    }
 }

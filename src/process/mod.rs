@@ -57,6 +57,9 @@ pub struct Launch<'a> {
     pub proxied_pty: bool,
     /// linux.seccomp, compiled once by the runtime before the clone.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// linux.netDevices, checked: moved in once the init's network
+    /// namespace exists.
+    pub net_devices: &'a [crate::netdev::NetDevice],
     /// linux.memoryPolicy, checked by the runtime before the clone.
     pub mempolicy: Option<&'a mempolicy::Policy>,
     /// The config's annotations (for the seccomp agent's state).
@@ -256,6 +259,9 @@ fn drive(
                 *init_pid = pid;
             }
             Some((Msg::RunHooks, _)) => {
+                // The init's namespaces exist: its network devices go in
+                // before any hook runs (hooks may configure them).
+                crate::netdev::move_into(l.net_devices, *init_pid)?;
                 // Resources only now: /dev is filled (device rules would
                 // forbid the mknods), and nothing of the user's has run.
                 if let Some(r) = l.spec.linux().as_ref().and_then(|x| x.resources().as_ref()) {
