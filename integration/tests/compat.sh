@@ -832,3 +832,26 @@ test_compat_net_devices() {
     'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]'
   expect_create_fails "$B" "$(cid c)" c netdev-marker "linux.netDevices" "needs a network namespace"
 }
+
+test_compat_created_container_dies_of_sigterm() {
+  # A created container is stopped by `kill ID` (SIGTERM), as with runc:
+  # its waiting init is PID 1 of its namespace and would otherwise ignore
+  # a signal it has no handler for. After start the program's own
+  # dispositions apply (a shell as PID 1 ignores SIGTERM).
+  make_bundle a sleep 1000
+  local id
+  id=$(cid a)
+  must_create "$B" "$id"
+  bcmd kill "$id"
+  assert_rc 0 "kill (TERM) of a created container"
+  wait_status "$id" stopped 5
+  bcmd delete "$id"
+  make_bundle b sh -c 'echo started >/host/started; sleep 1000'
+  id=$(cid b)
+  must_create "$B" "$id"
+  must_start "$id"
+  wait_file "$B/host/started" 5 || fail "the process did not start"
+  bcmd kill "$id" TERM
+  sleep 0.5
+  assert_eq "$(state_field "$id" status)" running "a started sh (PID 1, no handler) after SIGTERM"
+}

@@ -197,7 +197,34 @@ fn become_process(l: &Launch, chan: &Channel, p: &Process) -> Result<(Prepared, 
     for msg in became.warnings {
         chan.send(&Msg::Warn { msg })?;
     }
+    die_on_signals_while_waiting();
     Ok((prepared, became.filter_pending))
+}
+
+/// The init is its pid namespace's PID 1, which the kernel keeps from
+/// signals it has no handler for, even ones sent from the host: a created
+/// container would shrug off `kill ID` (SIGTERM) or a pidfd's SIGTERM.
+/// runc's waiting init (a Go program, with handlers) dies of them; so does
+/// berth's: until its execve resets them, these signals end it with
+/// 128+N. execve puts every caught signal back to its default.
+fn die_on_signals_while_waiting() {
+    extern "C" fn die(sig: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) }
+    }
+    for sig in [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+    ] {
+        // SAFETY: installing a handler that only calls _exit; failure
+        // (a filter that refuses rt_sigaction) leaves the default.
+        unsafe { libc::signal(sig, die as extern "C" fn(libc::c_int) as libc::sighandler_t) };
+    }
 }
 
 /// While it waits for `start`, the init holds only its stdio, the
