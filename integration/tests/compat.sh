@@ -855,3 +855,18 @@ test_compat_created_container_dies_of_sigterm() {
   sleep 0.5
   assert_eq "$(state_field "$id" status)" running "a started sh (PID 1, no handler) after SIGTERM"
 }
+
+test_compat_no_pivot_hides_stacked_host_procfs() {
+  # The same with two procfs mounts stacked on the host's /proc (what
+  # `unshare --mount-proc` leaves, as runc's suite runs): both go.
+  make_bundle a unshare -mrpf sh -c 'mount -t proc none /proc && echo MOUNTED'
+  ln -s busybox "$B/rootfs/bin/unshare"
+  cfg "$B" 'c["process"]["capabilities"]["bounding"].append("CAP_SETFCAP")' \
+    'c["process"]["capabilities"]["permitted"].append("CAP_SETFCAP")'
+  local out
+  out=$(unshare -m --propagation private sh -c '
+    mount -t proc proc /proc || exit 90
+    "$0" --root "$1" run --no-pivot --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid a)")
+  assert_not_contains "$out" "MOUNTED" "a procfs mounted under --no-pivot with a stacked host /proc ($out)"
+  assert_contains "$out" "ermission denied" "the mount's error ($out)"
+}

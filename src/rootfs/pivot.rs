@@ -93,25 +93,36 @@ fn hide_full_pseudo_mounts(rootfs: &Path) -> Result<()> {
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     points.dedup();
     for p in points {
-        match nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
-            Ok(()) => {}
-            // Already gone with a parent.
-            Err(nix::errno::Errno::ENOENT) => {}
-            Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {
-                mount_raw(
-                    Some(c"tmpfs"),
-                    &cstr(&p),
-                    Some(c"tmpfs"),
-                    MsFlags::empty(),
-                    None,
-                )
-                .map_err(|e| Error::sys(format!("cover {} (--no-pivot)", p.display()), e))?;
-            }
-            Err(e) => {
-                return Err(Error::sys(
-                    format!("detach {} (--no-pivot)", p.display()),
-                    e,
-                ))
+        // Never what holds the rootfs itself.
+        if rootfs.starts_with(&p) {
+            continue;
+        }
+        // Mounts stacked at one point (a procfs over a procfs, as
+        // `unshare --mount-proc` leaves) come off one per call.
+        let mut detached = false;
+        loop {
+            match nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
+                Ok(()) => detached = true,
+                // Nothing (more) mounted there, or gone with a parent.
+                Err(nix::errno::Errno::EINVAL) if detached => break,
+                Err(nix::errno::Errno::ENOENT) => break,
+                Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => {
+                    mount_raw(
+                        Some(c"tmpfs"),
+                        &cstr(&p),
+                        Some(c"tmpfs"),
+                        MsFlags::empty(),
+                        None,
+                    )
+                    .map_err(|e| Error::sys(format!("cover {} (--no-pivot)", p.display()), e))?;
+                    break;
+                }
+                Err(e) => {
+                    return Err(Error::sys(
+                        format!("detach {} (--no-pivot)", p.display()),
+                        e,
+                    ))
+                }
             }
         }
     }
