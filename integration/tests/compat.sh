@@ -870,3 +870,22 @@ test_compat_no_pivot_hides_stacked_host_procfs() {
   assert_not_contains "$out" "MOUNTED" "a procfs mounted under --no-pivot with a stacked host /proc ($out)"
   assert_contains "$out" "ermission denied" "the mount's error ($out)"
 }
+
+test_compat_idmapped_source_made_by_an_earlier_mount() {
+  # An id-mapped bind whose source inside the rootfs is what an earlier
+  # mount put there: mapped at its turn, not before the mounts (runc's
+  # "mount order, container idmap source").
+  mkdir -p "$T_TMP/src"
+  touch "$T_TMP/src/foo"
+  make_bundle a stat -c %u:%g /final/foo
+  local rootfs=$B/rootfs
+  mkdir -p "$rootfs/mnt" "$rootfs/final"
+  cfg "$B" "c['mounts'] += [
+    {'source': '$T_TMP/src', 'destination': '/mnt', 'type': 'bind', 'options': ['rbind']},
+    {'source': '$rootfs/mnt', 'destination': '/final', 'type': 'bind', 'options': ['rbind'],
+     'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],
+     'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}]}]"
+  brun "$B" "$(cid a)"
+  assert_rc 0 "run ($ERR)"
+  assert_eq "$OUT" "100000:100000" "the owner seen through the id-mapped mount"
+}

@@ -162,6 +162,15 @@ fn apply(
 
     let handle = if bind {
         let source = bind_source(m, ctx.bundle)?;
+        // An id-mapped source that sources.rs left for its turn.
+        let made_now;
+        let early = match early {
+            None if opts.idmap || mapped => {
+                made_now = super::sources::mapped_now(m, &source)?;
+                Some(&made_now)
+            }
+            e => e,
+        };
         let is_dir = match early {
             Some(tree) => nix::sys::stat::fstat(tree).map(|s| is_dir_mode(s.st_mode)),
             None => std::fs::metadata(&source).map(|m| m.is_dir()).map_err(|e| {

@@ -69,6 +69,12 @@ pub fn open_early(e: &Early) -> Result<HashMap<usize, OwnedFd>> {
             || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty());
         let idmapped = own_maps || has("idmap") || has("ridmap");
         let recursive = has("rbind");
+        // A source inside the rootfs may be made by an earlier mount: with
+        // its own maps and no user namespace (the init stays the host's
+        // root), it is id-mapped at its turn instead (`mapped_now`).
+        if idmapped && own_maps && !e.user_involved && src.starts_with(e.rootfs) {
+            continue;
+        }
         if idmapped {
             let field = format!("config.json: mounts[{i}]");
             let tree = open_tree(&src, recursive).map_err(|err| {
@@ -137,6 +143,27 @@ fn idmap_userns(
     let copy = dup(&fd)?;
     cache.push((key, fd));
     Ok(copy)
+}
+
+/// An id-mapped detached tree of `src` made now, with the mount's own
+/// maps: for a source inside the rootfs, at its turn in the mounts.
+pub fn mapped_now(m: &Mount, src: &Path) -> Result<OwnedFd> {
+    let opts = m.options().as_deref().unwrap_or(&[]);
+    let has = |o: &str| opts.iter().any(|x| x == o);
+    let recursive = has("rbind");
+    let tree = open_tree(src, recursive)
+        .map_err(|err| Error::sys(format!("id-mapped mount of {}", src.display()), err))?;
+    let userns = crate::namespaces::userns_with(
+        m.uid_mappings().as_deref().unwrap_or(&[]),
+        m.gid_mappings().as_deref().unwrap_or(&[]),
+    )?;
+    set_idmap(
+        &tree,
+        &userns,
+        has("ridmap") || (recursive && !has("idmap")),
+    )
+    .map_err(|err| Error::sys(format!("id-map the mount of {}", src.display()), err))?;
+    Ok(tree)
 }
 
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
