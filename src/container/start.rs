@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 
@@ -41,12 +42,44 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     conn.write_all(b"s")
         .map_err(|e| Error::sys("signal the container's init", e))?;
     // The init closes the connection by exec'ing (close-on-exec), or
-    // writes why it could not (one record, SOCK_SEQPACKET).
-    let (record, _) = notify::recv_record(&conn)?;
+    // writes why it could not (one record, SOCK_SEQPACKET). The wait is
+    // bounded: the step timeout plus each startContainer hook's timeout
+    // (a step's worth for a hook without one).
+    let spec = c.dir.config()?;
+    let bound = crate::process::STEP_TIMEOUT
+        + spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.start_container().as_ref())
+            .into_iter()
+            .flatten()
+            .map(|h| {
+                h.timeout()
+                    .filter(|t| *t > 0)
+                    .map_or(crate::process::STEP_TIMEOUT, |t| {
+                        Duration::from_secs(t as u64)
+                    })
+            })
+            .sum::<Duration>();
+    conn.set_read_timeout(Some(bound))
+        .map_err(|e| Error::sys("set a timeout on the start connection", e))?;
+    let record = match notify::recv_record(&conn) {
+        Ok((record, _)) => record,
+        Err(Error::Sys { cause, .. }) if cause.kind() == std::io::ErrorKind::WouldBlock => {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.saved.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            return Err(Error::Other(format!(
+                "the container's init did not exec its process within {} s (startContainer hooks?); it was killed",
+                bound.as_secs()
+            )));
+        }
+        Err(e) => return Err(e),
+    };
     if !record.is_empty() {
         return Err(Error::Other(String::from_utf8_lossy(&record).into_owned()));
     }
-    let spec = c.dir.config()?;
     crate::logging::debug(&format!(
         "start {id}: init {} exec'd the process",
         c.saved.pid
