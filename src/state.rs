@@ -134,25 +134,13 @@ impl Root {
 
     /// Open and lock an existing container's directory.
     pub fn open(&self, id: &str) -> Result<ContainerDir> {
-        validate_id(id)?;
-        let path = self.path.join(id);
-        let dir = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotFound(id.to_string()))
-            }
-            Err(e) => return Err(Error::sys(format!("open {}", path.display()), e)),
-        };
-        lock(&dir, &path)?;
+        let d = self.open_unlocked(id)?;
+        lock(&d.dir, &d.path)?;
         // A concurrent delete may have removed it while we waited.
-        if !path.exists() {
+        if !d.path.exists() {
             return Err(Error::NotFound(id.to_string()));
         }
-        Ok(ContainerDir {
-            id: id.to_string(),
-            path,
-            dir,
-        })
+        Ok(d)
     }
 
     /// Open an existing container's directory without its lock, for

@@ -97,13 +97,7 @@ pub fn cloexec_from(first: u32) -> Result<()> {
     // Kernels before 5.11: every fd number up to the fd limit. Not a
     // listing of /proc/self/fd: this runs inside the container, whose
     // /proc could be a fake that hides an fd.
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct we pass.
-    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    let top = lim.rlim_cur.min(1 << 20) as i32;
+    let top = fd_limit() as i32;
     for fd in first as i32..top {
         // SAFETY: setting a flag on an fd number; a closed one just fails.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
@@ -138,18 +132,24 @@ fn close_range(lo: u32, hi: u32) -> Result<()> {
     if rc == 0 {
         return Ok(());
     }
+    let top = fd_limit().min(hi.saturating_add(1));
+    for fd in lo..top {
+        // SAFETY: closing an fd number; one that is not open just fails.
+        unsafe { libc::close(fd as i32) };
+    }
+    Ok(())
+}
+
+/// One past the highest fd number this process may have (at most 2^20),
+/// for the loops that stand in for close_range on old kernels.
+fn fd_limit() -> u32 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit fills the struct we pass.
     unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    let top = (lim.rlim_cur.min(1 << 20) as u32).min(hi.saturating_add(1));
-    for fd in lo..top {
-        // SAFETY: closing an fd number; one that is not open just fails.
-        unsafe { libc::close(fd as i32) };
-    }
-    Ok(())
+    lim.rlim_cur.min(1 << 20) as u32
 }
 
 /// Clear close-on-exec on the preserved fds 3..3+n.

@@ -84,19 +84,35 @@ struct MountAttr {
 
 /// mount_setattr(2) on the mount at `fd`, recursively.
 pub fn mount_setattr(fd: &impl AsFd, set: u64, clr: u64) -> std::io::Result<()> {
+    mount_setattr_with(fd, set, clr, None::<&std::os::fd::OwnedFd>, true)
+}
+
+/// mount_setattr(2) on the mount at `fd` (and its submounts when
+/// `recursive`), with a user namespace for MOUNT_ATTR_IDMAP.
+pub fn mount_setattr_with(
+    fd: &impl AsFd,
+    set: u64,
+    clr: u64,
+    userns: Option<&impl AsFd>,
+    recursive: bool,
+) -> std::io::Result<()> {
     let attr = MountAttr {
         attr_set: set,
         attr_clr: clr,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd: userns.map_or(0, |u| u.as_fd().as_raw_fd() as u64),
     };
+    let mut flags = libc::AT_EMPTY_PATH;
+    if recursive {
+        flags |= libc::AT_RECURSIVE;
+    }
     // SAFETY: valid fd, empty path with AT_EMPTY_PATH, attr is a valid struct.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_fd().as_raw_fd(),
             c"".as_ptr(),
-            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )

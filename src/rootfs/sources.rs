@@ -170,39 +170,7 @@ const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree.
 fn set_idmap(tree: &OwnedFd, userns: &OwnedFd, recursive: bool) -> std::io::Result<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_IDMAP,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: userns.as_raw_fd() as u64,
-    };
-    let mut flags = libc::AT_EMPTY_PATH;
-    if recursive {
-        flags |= libc::AT_RECURSIVE;
-    }
-    // SAFETY: a valid fd, an empty path with AT_EMPTY_PATH, and a struct
-    // of the size passed, alive for the call.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    super::mount_setattr_with(tree, MOUNT_ATTR_IDMAP, 0, Some(userns), recursive)
 }
 
 fn open_tree(path: &Path, recursive: bool) -> std::io::Result<OwnedFd> {
