@@ -158,6 +158,17 @@ test_compat_exec_into_paused_container_holds_no_lock() {
   wait "$execpid"
   assert_eq "$?" 0 "exec's status ($(cat "$T_TMP/exec.err"))"
   assert_eq "$(cat "$T_TMP/exec.out")" "exec-ran" "exec's output"
+  # A foreground exec killed by its caller while its process is frozen in
+  # set-up: nothing of it may keep the lock (its clone holds a copy of
+  # every fd it had), so resume still goes through.
+  bcmd pause "$id"
+  b exec --ignore-paused "$id" true </dev/null >/dev/null 2>&1 &
+  execpid=$!
+  sleep 1
+  kill -9 "$execpid"
+  wait "$execpid" 2>/dev/null
+  timeout 10 "$BERTH" --root "$ROOT" resume "$id" >"$T_TMP/resume2.out" 2>&1
+  assert_eq "$?" 0 "resume after the exec was killed ($(cat "$T_TMP/resume2.out"))"
   # Without --ignore-paused, exec into a paused container fails at once
   # with 255, as runc.
   bcmd pause "$id"
