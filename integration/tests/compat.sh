@@ -900,3 +900,19 @@ test_compat_idmapped_source_made_by_an_earlier_mount() {
   assert_rc 0 "run ($ERR)"
   assert_eq "$OUT" "100000:100000" "the owner seen through the id-mapped mount"
 }
+
+test_compat_rootfs_propagation_slave_read_back() {
+  # linux.rootfsPropagation "slave" leaves / a slave of the host's mount
+  # (runc's mounts_propagation_unsafe.bats reads it back); "private" stays
+  # private.
+  make_bundle a sh -c 'awk "\$5 == \"/\"" /proc/self/mountinfo | grep -o "master:[0-9]*" || echo no-master'
+  ln -s busybox "$B/rootfs/bin/awk" 2>/dev/null
+  cfg "$B" 'c["linux"]["rootfsPropagation"] = "slave"'
+  local out
+  out=$(unshare -m --propagation shared sh -c '"$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid a)")
+  assert_contains "$out" "rc=0" "run ($out)"
+  assert_contains "$out" "master:" "/ is a slave with rootfsPropagation slave ($out)"
+  cfg "$B" 'c["linux"]["rootfsPropagation"] = "private"'
+  out=$(unshare -m --propagation shared sh -c '"$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid b)")
+  assert_contains "$out" "no-master" "/ with rootfsPropagation private ($out)"
+}

@@ -293,7 +293,13 @@ fn prepare_rootfs(
     own_mnt: bool,
     early_sources: &std::collections::HashMap<usize, std::os::fd::OwnedFd>,
 ) -> Result<Vec<mounts::LateReadOnly>> {
-    pivot::prepare(l.rootfs, own_mnt)?;
+    let keep_slave = l
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|x| x.rootfs_propagation().as_deref())
+        .is_some_and(|p| p == "slave" || p == "rslave");
+    pivot::prepare(l.rootfs, own_mnt, keep_slave)?;
     let root = pathrs::Root::open(l.rootfs).map_err(|e| rootfs::pathrs_err("open rootfs", e))?;
     let no_mounts = Vec::new();
     let mounts_list = l.spec.mounts().as_ref().unwrap_or(&no_mounts);

@@ -22,8 +22,11 @@ pub enum Entry {
 /// Before any mount: in the container's own mount namespace, stop our
 /// mounts from propagating back to the host (everything becomes a slave).
 /// Then make the rootfs a mount point of its own, so pivot_root accepts it
-/// and `root.readonly` has a mount to remount.
-pub fn prepare(rootfs: &Path, own_mount_ns: bool) -> Result<()> {
+/// and `root.readonly` has a mount to remount. It is made private, unless
+/// `keep_slave` (linux.rootfsPropagation asks for slave or rslave): then it
+/// stays the host's slave, as runc leaves it (nothing is shared after the
+/// rslave, so pivot_root takes it either way).
+pub fn prepare(rootfs: &Path, own_mount_ns: bool, keep_slave: bool) -> Result<()> {
     if own_mount_ns {
         mount_raw(None, c"/", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
             .map_err(|e| Error::sys("make / rslave", e))?;
@@ -31,9 +34,11 @@ pub fn prepare(rootfs: &Path, own_mount_ns: bool) -> Result<()> {
     let r = cstr(rootfs);
     mount_raw(Some(&r), &r, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(|e| Error::sys(format!("bind rootfs {}", rootfs.display()), e))?;
-    // pivot_root refuses a new root whose parent mount is shared.
-    mount_raw(None, &r, None, MsFlags::MS_PRIVATE, None)
-        .map_err(|e| Error::sys("make rootfs private", e))?;
+    if !(keep_slave && own_mount_ns) {
+        // pivot_root refuses a new root whose parent mount is shared.
+        mount_raw(None, &r, None, MsFlags::MS_PRIVATE, None)
+            .map_err(|e| Error::sys("make rootfs private", e))?;
+    }
     Ok(())
 }
 
