@@ -108,7 +108,7 @@ pub fn features() -> Value {
             },
             "apparmor": { "enabled": true },
             "selinux": { "enabled": true },
-            "intelRdt": { "enabled": false },
+            "intelRdt": { "enabled": true, "schemata": true, "monitoring": true },
             "netDevices": { "enabled": true },
             "memoryPolicy": {
                 "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",

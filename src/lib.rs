@@ -16,6 +16,7 @@ pub mod logging;
 pub mod namespaces;
 pub mod netdev;
 pub mod process;
+pub mod resctrl;
 pub mod rootfs;
 pub mod security;
 pub mod spec;

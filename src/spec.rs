@@ -192,19 +192,6 @@ fn selinux_label(label: &str, field: &str, host: Host) -> Result<()> {
 }
 
 fn validate_linux(linux: &oci_spec::runtime::Linux, host: Host) -> Result<()> {
-    if linux.intel_rdt().is_some() {
-        // Say which: no resctrl on this host, or berth's own gap.
-        let mounted = std::fs::read_to_string("/proc/self/mountinfo")
-            .is_ok_and(|m| m.lines().any(|l| l.contains(" - resctrl ")));
-        return Err(invalid(
-            "linux.intelRdt",
-            if mounted {
-                "berth does not apply Intel RDT (resctrl) settings yet"
-            } else {
-                "this host has no resctrl filesystem mounted (Intel RDT / AMD QoS), so no runtime can apply it here"
-            },
-        ));
-    }
     if let Some(label) = linux.mount_label().as_deref().filter(|s| !s.is_empty()) {
         selinux_label(label, "config.json: linux.mountLabel", host)?;
     }

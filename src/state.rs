@@ -46,6 +46,9 @@ pub struct Saved {
     /// keyring, so `exec` joins no container keyring either.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// linux.intelRdt: the resctrl groups the container's processes are in.
+    #[serde(default)]
+    pub rdt: Option<crate::resctrl::Group>,
 }
 
 fn yes() -> bool {

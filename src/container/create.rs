@@ -67,6 +67,15 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     let seccomp = seccomp_filter(linux)?;
     let mempolicy = memory_policy(linux)?;
     let net_devices = crate::netdev::plan(linux)?;
+    let rdt_plan = match linux.and_then(|l| l.intel_rdt().as_ref()) {
+        Some(r) => {
+            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+                .map_err(|e| Error::sys("read /proc/self/mountinfo", e))?;
+            let root = crate::resctrl::mount_point(&mountinfo);
+            Some(crate::resctrl::plan(r, id, root.as_deref())?)
+        }
+        None => None,
+    };
     let listen_fds = std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok());
@@ -91,10 +100,14 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     let dir = root.create(id)?;
     let mgr = cgroups::manager(&placement);
     let mut cgroup_made = false;
+    let mut rdt: Option<crate::resctrl::Group> = None;
     let result = (|| -> Result<Created> {
         state::write_atomic(&dir.file(state::CONFIG_FILE), &bundle.raw)?;
         mgr.create()?;
         cgroup_made = true;
+        if let Some(p) = &rdt_plan {
+            rdt = Some(crate::resctrl::make(p)?);
+        }
         let listener = start_listener(&dir)?;
         let annotations = spec.annotations().clone().unwrap_or_default();
         let launch = Launch {
@@ -116,6 +129,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             seccomp: seccomp.as_ref(),
             mempolicy: mempolicy.as_ref(),
             net_devices: &net_devices,
+            rdt: rdt.as_ref(),
         };
         let state_for_hooks = |pid| hook_state(id, pid, Status::Created, &bundle.dir, &annotations);
         let launched = process::launch(&launch, &*mgr, &state_for_hooks)?;
@@ -135,6 +149,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             own_mount_ns: plan.has(T::Mount),
             created_ok: true,
             no_new_keyring: o.no_new_keyring,
+            rdt: rdt.clone(),
         };
         dir.save(&saved)?;
         crate::logging::debug(&format!(
@@ -159,6 +174,9 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         Ok(c) => Ok(c),
         Err(e) => {
             undo(&dir, &*mgr, cgroup_made);
+            if let Some(g) = &rdt {
+                crate::resctrl::remove(g);
+            }
             if !plan.has(T::Mount) {
                 // Mounts made in the host's namespace, under the rootfs.
                 let _ = crate::rootfs::unmount_under(&rootfs);

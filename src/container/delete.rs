@@ -59,6 +59,9 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<()> {
         )));
     }
     cg.destroy()?;
+    if let Some(g) = &saved.rdt {
+        crate::resctrl::remove(g);
+    }
     if !saved.own_mount_ns {
         crate::rootfs::unmount_under(&saved.rootfs)?;
     }

@@ -100,6 +100,7 @@ pub fn exec(root: &Root, id: &str, o: &ExecOptions) -> Result<i32> {
         want_pty: terminal,
         proxied_pty: terminal && !o.detach,
         mempolicy: mempolicy.as_ref(),
+        rdt: c.saved.rdt.as_ref(),
         join_keyring: !c.saved.no_new_keyring,
         lock_fd: c.dir.fd().as_raw_fd(),
     };

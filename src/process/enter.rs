@@ -42,6 +42,8 @@ pub struct Enter<'a> {
     pub preserve_fds: u32,
     /// Make a pty and send its master back.
     pub want_pty: bool,
+    /// The container's resctrl groups (linux.intelRdt).
+    pub rdt: Option<&'a crate::resctrl::Group>,
     /// linux.memoryPolicy of the container, checked by the runtime.
     pub mempolicy: Option<&'a super::mempolicy::Policy>,
     /// berth proxies the pty (exec -t in the foreground): ONLCR off.
@@ -107,6 +109,9 @@ fn clone_error(e: Error) -> Error {
 fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
     if let Some(adj) = e.process.oom_score_adj() {
         super::setup::write_oom_score_adj(child, adj)?;
+    }
+    if let Some(g) = e.rdt {
+        crate::resctrl::join(g, child)?;
     }
     chan.send(&Msg::Go)?;
     let mut pty = None;

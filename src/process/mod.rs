@@ -60,6 +60,8 @@ pub struct Launch<'a> {
     /// linux.netDevices, checked: moved in once the init's network
     /// namespace exists.
     pub net_devices: &'a [crate::netdev::NetDevice],
+    /// linux.intelRdt: the resctrl groups the init joins.
+    pub rdt: Option<&'a crate::resctrl::Group>,
     /// linux.memoryPolicy, checked by the runtime before the clone.
     pub mempolicy: Option<&'a mempolicy::Policy>,
     /// The config's annotations (for the seccomp agent's state).
@@ -243,6 +245,10 @@ fn drive(
     if let Some(adj) = l.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
         // Inherited by the init's fork, if there is one.
         self::setup::write_oom_score_adj(child, adj)?;
+    }
+    if let Some(g) = l.rdt {
+        // Before it runs anything; whatever it forks stays in the group.
+        crate::resctrl::join(g, child)?;
     }
     chan.send(&Msg::Go)?;
     let hooks = l.spec.hooks().as_ref();
