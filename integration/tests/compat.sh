@@ -886,19 +886,21 @@ test_compat_idmapped_source_made_by_an_earlier_mount() {
   # An id-mapped bind whose source inside the rootfs is what an earlier
   # mount put there: mapped at its turn, not before the mounts (runc's
   # "mount order, container idmap source").
-  mkdir -p "$T_TMP/src"
+  # The second id-mapped rbind's tree holds the first (already mapped,
+  # which the kernel never maps twice): mappings alone map the top mount.
+  mkdir -p "$T_TMP/src/sub"
   touch "$T_TMP/src/foo"
-  make_bundle a stat -c %u:%g /final/foo
+  make_bundle a stat -c %u:%g /final/foo /mnt/sub/foo
   local rootfs=$B/rootfs
   mkdir -p "$rootfs/mnt" "$rootfs/final"
+  local maps="'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}], 'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}]"
   cfg "$B" "c['mounts'] += [
     {'source': '$T_TMP/src', 'destination': '/mnt', 'type': 'bind', 'options': ['rbind']},
-    {'source': '$rootfs/mnt', 'destination': '/final', 'type': 'bind', 'options': ['rbind'],
-     'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],
-     'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}]}]"
+    {'source': '$rootfs/mnt', 'destination': '/mnt/sub', 'type': 'bind', 'options': ['rbind'], $maps},
+    {'source': '$rootfs/mnt', 'destination': '/final', 'type': 'bind', 'options': ['rbind'], $maps}]"
   brun "$B" "$(cid a)"
   assert_rc 0 "run ($ERR)"
-  assert_eq "$OUT" "100000:100000" "the owner seen through the id-mapped mount"
+  assert_eq "$OUT" "$(printf '100000:100000\n100000:100000')" "the owner seen through the id-mapped mounts"
 }
 
 test_compat_rootfs_propagation_slave_read_back() {

@@ -84,9 +84,10 @@ pub fn open_early(e: &Early) -> Result<HashMap<usize, OwnedFd>> {
                 )
             })?;
             let userns = idmap_userns(e, m, own_maps, &field, &mut userns_cache)?;
-            // `ridmap` (or mappings with rbind and no `idmap`) maps every
-            // submount too; `idmap` the top one only.
-            let rec = has("ridmap") || (recursive && !has("idmap"));
+            // `ridmap` maps every submount too; `idmap`, or mappings alone,
+            // the top one (a submount may be id-mapped already, and the
+            // kernel maps no mount twice).
+            let rec = has("ridmap");
             set_idmap(&tree, &userns, rec).map_err(|err| {
                 Error::sys(
                     format!("{field}: id-map the mount of {}", src.display()),
@@ -157,12 +158,8 @@ pub fn mapped_now(m: &Mount, src: &Path) -> Result<OwnedFd> {
         m.uid_mappings().as_deref().unwrap_or(&[]),
         m.gid_mappings().as_deref().unwrap_or(&[]),
     )?;
-    set_idmap(
-        &tree,
-        &userns,
-        has("ridmap") || (recursive && !has("idmap")),
-    )
-    .map_err(|err| Error::sys(format!("id-map the mount of {}", src.display()), err))?;
+    set_idmap(&tree, &userns, has("ridmap"))
+        .map_err(|err| Error::sys(format!("id-map the mount of {}", src.display()), err))?;
     Ok(tree)
 }
 
