@@ -24,6 +24,8 @@ const FIELD: &str = "config.json: linux.intelRdt";
 #[derive(Debug, PartialEq)]
 pub struct Plan {
     pub dir: PathBuf,
+    /// The group is a `closID`, shared: never removed by berth.
+    pub shared: bool,
     /// Schemata lines to write (a new group) or to find (an existing one).
     pub lines: Vec<String>,
     /// `mon_groups/<id>` under the group, with enableMonitoring.
@@ -34,7 +36,8 @@ pub struct Plan {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Group {
     pub dir: PathBuf,
-    /// berth made the group (so `delete` removes it).
+    /// berth made the group for this container alone (so `delete` removes
+    /// it); never for a `closID`, which other containers may join.
     pub made: bool,
     pub mon: Option<PathBuf>,
 }
@@ -95,7 +98,12 @@ pub fn plan(rdt: &LinuxIntelRdt, id: &str, root: Option<&Path>) -> Result<Plan> 
         || rdt.enable_cmt().unwrap_or(false)
         || rdt.enable_mbm().unwrap_or(false);
     let mon = monitor.then(|| dir.join("mon_groups").join(id));
-    Ok(Plan { dir, lines, mon })
+    Ok(Plan {
+        dir,
+        shared: rdt.clos_id().is_some(),
+        lines,
+        mon,
+    })
 }
 
 /// Make (or join) the group and the monitoring group. On failure nothing
@@ -108,12 +116,13 @@ pub fn make(p: &Plan) -> Result<Group> {
     };
     let group = Group {
         dir: p.dir.clone(),
-        made,
+        made: made && !p.shared,
         mon: None,
     };
     let done = (|| -> Result<Group> {
         let schemata = p.dir.join("schemata");
         if made {
+            // New (a closID's first user makes it): the schemata go in.
             for line in &p.lines {
                 std::fs::write(&schemata, format!("{line}\n")).map_err(|e| {
                     Error::sys(
@@ -216,6 +225,21 @@ mod tests {
             Some(root)
         )
         .contains("one or the other"));
+    }
+
+    #[test]
+    fn a_closid_group_is_never_removed() {
+        let root = std::env::temp_dir().join(format!("berth-resctrl-c-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let p = plan(&rdt(r#"{"closID":"gold"}"#), "c1", Some(&root)).unwrap();
+        let g = make(&p).unwrap();
+        assert!(
+            !g.made,
+            "a closID group made by berth still belongs to every user of it"
+        );
+        remove(&g);
+        assert!(root.join("gold").exists());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

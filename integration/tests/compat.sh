@@ -508,6 +508,10 @@ test_compat_userns_bind_sources_out_of_reach() {
   assert_eq "$OUT" "$(printf 'foo-1\nfoo-2')" "what exec reads"
   bcmd exec "$id" sh -c 'touch /tmp/mount-2/x 2>&1'
   assert_contains "$OUT" "Read-only" "the ro option on the attached tree"
+  # Taken as a copy of a (possibly shared) host mount, the tree must not
+  # stay a peer of it: nothing mounted under it may reach the host.
+  bcmd exec "$id" grep -E " /tmp/mount-[12] " /proc/self/mountinfo
+  assert_not_contains "$OUT" "shared:" "the attached trees' propagation"
 }
 
 test_compat_mount_order_with_sources_inside_the_container() {
@@ -917,4 +921,24 @@ test_compat_rootfs_propagation_slave_read_back() {
   cfg "$B" 'c["linux"]["rootfsPropagation"] = "private"'
   out=$(unshare -m --propagation shared sh -c '"$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid b)")
   assert_contains "$out" "no-master" "/ with rootfsPropagation private ($out)"
+}
+
+test_compat_userns_early_tree_is_not_a_host_peer() {
+  # A bind source taken early (open_tree) is a copy of the host's mount,
+  # and a copy of a shared mount joins its peer group: mounts made under
+  # it in the container would appear on the host. It is made a slave.
+  make_bundle a sh -c 'grep " /tmp/mount-1 " /proc/self/mountinfo'
+  mkdir -p "$B/hidden/dir"
+  chmod 700 "$B/hidden"
+  chmod 755 "$T_TMP"
+  cfg "$B" 'c["linux"]["namespaces"].append({"type": "user"})' \
+    'c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    'c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+    'c["mounts"].append({"source": "hidden/dir", "destination": "/tmp/mount-1", "options": ["bind"]})'
+  chown -R 100000:100000 "$B/rootfs"
+  local out
+  out=$(unshare -m --propagation shared sh -c '"$0" --root "$1" run --bundle "$2" "$3" </dev/null 2>&1; echo "rc=$?"' "$BERTH" "$ROOT" "$B" "$(cid a)")
+  assert_contains "$out" "rc=0" "run ($out)"
+  assert_contains "$out" "/tmp/mount-1" "the mount inside ($out)"
+  assert_not_contains "$out" "shared:" "the early tree's propagation ($out)"
 }

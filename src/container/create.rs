@@ -76,9 +76,23 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         }
         None => None,
     };
+    // systemd socket activation: only when it is meant for this process
+    // (LISTEN_PID, as runc's go-systemd checks), and only fds that are
+    // open; a LISTEN_FDS leaked from a parent is ignored.
     let listen_fds = std::env::var("LISTEN_FDS")
         .ok()
-        .and_then(|v| v.parse::<u32>().ok());
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|_| {
+            std::env::var("LISTEN_PID")
+                .ok()
+                .and_then(|p| p.parse::<u32>().ok())
+                == Some(std::process::id())
+        })
+        .filter(|n| {
+            (3..3 + *n as i32)
+                // SAFETY: F_GETFD only reads the flags of an fd number.
+                .all(|fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0)
+        });
     let layout = Layout::detect()?;
     let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
     // A cgroup that is there already and frozen would freeze the init in

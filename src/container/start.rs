@@ -23,6 +23,9 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
             msg: "only a created container can be started".into(),
         });
     }
+    // Everything start needs afterwards is read before the init is told
+    // to go: once it is, start can no longer fail without reason.
+    let spec = c.dir.config()?;
     let sock = socket(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -45,7 +48,6 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     // writes why it could not (one record, SOCK_SEQPACKET). The wait is
     // bounded: the step timeout plus each startContainer hook's timeout
     // (a step's worth for a hook without one).
-    let spec = c.dir.config()?;
     let bound = crate::process::STEP_TIMEOUT
         + spec
             .hooks()
@@ -80,6 +82,7 @@ pub fn start(root: &Root, id: &str) -> Result<()> {
     if !record.is_empty() {
         return Err(Error::Other(String::from_utf8_lossy(&record).into_owned()));
     }
+
     crate::logging::debug(&format!(
         "start {id}: init {} exec'd the process",
         c.saved.pid

@@ -234,6 +234,15 @@ fn die_on_signals_while_waiting() {
 /// not just marked close-on-exec.
 fn close_host_fds(l: &Launch, chan: &Channel) -> Result<()> {
     let keep = l.preserve_fds.max(l.listen_fds.unwrap_or(0));
+    // The preserved range must not take in berth's own sockets.
+    if [chan.raw(), l.start_listener]
+        .iter()
+        .any(|&fd| fd >= 3 && fd < 3 + keep as i32)
+    {
+        return Err(Error::InvalidConfig(format!(
+            "{keep} preserved fds would include berth's own sockets: pass only fds that are open"
+        )));
+    }
     crate::logging::close_file();
     super::exec::keep_open(keep);
     super::exec::close_all_but(3 + keep, &[chan.raw(), l.start_listener])

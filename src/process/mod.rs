@@ -225,6 +225,14 @@ pub fn launch(
     }
     let res = restored.and_then(|()| drive(l, &parent, cgroup, pid, &mut init_pid, hook_state));
     if res.is_err() {
+        // Devices moved in already go back before the namespace goes (a
+        // joined one would keep them; the init's own would give physical
+        // ones back under the container's names, and destroy virtual ones).
+        if !l.net_devices.is_empty() {
+            if let Ok(ns) = std::fs::File::open(format!("/proc/{init_pid}/ns/net")) {
+                let _ = crate::netdev::move_back(l.net_devices, &ns.into());
+            }
+        }
         let _ = kill(Pid::from_raw(init_pid), Signal::SIGKILL);
         if init_pid != pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);

@@ -87,6 +87,33 @@ pub fn mount_setattr(fd: &impl AsFd, set: u64, clr: u64) -> std::io::Result<()> 
     mount_setattr_with(fd, set, clr, None::<&std::os::fd::OwnedFd>, true)
 }
 
+/// Set the propagation (MS_SLAVE, MS_PRIVATE, ...) of the mount at `fd`
+/// and its submounts with mount_setattr(2).
+pub fn mount_set_propagation(fd: &impl AsFd, propagation: u64) -> std::io::Result<()> {
+    let attr = MountAttr {
+        attr_set: 0,
+        attr_clr: 0,
+        propagation,
+        userns_fd: 0,
+    };
+    // SAFETY: valid fd, empty path with AT_EMPTY_PATH, attr is a valid struct.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// mount_setattr(2) on the mount at `fd` (and its submounts when
 /// `recursive`), with a user namespace for MOUNT_ATTR_IDMAP.
 pub fn mount_setattr_with(

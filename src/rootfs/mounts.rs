@@ -169,6 +169,11 @@ fn apply(
                 made_now = super::sources::mapped_now(m, &source)?;
                 Some(&made_now)
             }
+            // A plain source taken early: by path when the container's
+            // root can reach it (a bind from its own mount namespace keeps
+            // the kernel's MNT_LOCKED flags), the early tree only when it
+            // cannot.
+            Some(_) if !(opts.idmap || mapped) && std::fs::metadata(&source).is_ok() => None,
             e => e,
         };
         let is_dir = match early {

@@ -8,7 +8,11 @@
 //! copy of the mount (recursive for `rbind`), which `move_mount` attaches
 //! later in the container's mount namespace, whatever that namespace and
 //! its owner. (An O_PATH fd would not do: bind-mounting a path that lives
-//! in another mount namespace is refused.)
+//! in another mount namespace is refused.) The copy is made a slave at
+//! once (a copy of a shared mount would be a peer of the host's), and it is
+//! used only where the container's root cannot reach the source by path:
+//! a bind made from the container's own mount namespace keeps the
+//! kernel's MNT_LOCKED flags, which a tree copied by the host's root lacks.
 //!
 //! Id-mapped mounts (`mounts[].uidMappings`/`gidMappings`, the `idmap` and
 //! `ridmap` options) are made here too, for the same reason: a detached
@@ -182,7 +186,12 @@ fn open_tree(path: &Path, recursive: bool) -> std::io::Result<OwnedFd> {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a new fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    let tree = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // A clone of a shared mount joins its peer group: mounts made under it
+    // in the container would show on the host. Make the copy (and its
+    // submounts) a slave first, as the container's own mount namespace is.
+    super::mount_set_propagation(&tree, libc::MS_SLAVE)?;
+    Ok(tree)
 }
 
 /// Attach the detached tree `tree` on the mount point `target` (an fd).
