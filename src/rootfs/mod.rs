@@ -90,28 +90,16 @@ pub fn mount_setattr(fd: &impl AsFd, set: u64, clr: u64) -> std::io::Result<()> 
 /// Set the propagation (MS_SLAVE, MS_PRIVATE, ...) of the mount at `fd`
 /// and its submounts with mount_setattr(2).
 pub fn mount_set_propagation(fd: &impl AsFd, propagation: u64) -> std::io::Result<()> {
-    let attr = MountAttr {
-        attr_set: 0,
-        attr_clr: 0,
-        propagation,
-        userns_fd: 0,
-    };
-    // SAFETY: valid fd, empty path with AT_EMPTY_PATH, attr is a valid struct.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_fd().as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    setattr(
+        fd,
+        &MountAttr {
+            attr_set: 0,
+            attr_clr: 0,
+            propagation,
+            userns_fd: 0,
+        },
+        true,
+    )
 }
 
 /// mount_setattr(2) on the mount at `fd` (and its submounts when
@@ -129,6 +117,10 @@ pub fn mount_setattr_with(
         propagation: 0,
         userns_fd: userns.map_or(0, |u| u.as_fd().as_raw_fd() as u64),
     };
+    setattr(fd, &attr, recursive)
+}
+
+fn setattr(fd: &impl AsFd, attr: &MountAttr, recursive: bool) -> std::io::Result<()> {
     let mut flags = libc::AT_EMPTY_PATH;
     if recursive {
         flags |= libc::AT_RECURSIVE;
@@ -140,7 +132,7 @@ pub fn mount_setattr_with(
             fd.as_fd().as_raw_fd(),
             c"".as_ptr(),
             flags,
-            &attr as *const MountAttr,
+            attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
