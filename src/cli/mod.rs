@@ -172,14 +172,11 @@ pub fn failure_status(e: &anyhow::Error) -> u8 {
 /// then re-exec from a read-only view or a sealed copy of berth
 /// (CVE-2019-5736).
 pub fn prepare_to_enter(root: &berth::state::Root, preserve_fds: u32) -> Result<()> {
-    for fd in 3..3 + preserve_fds as i32 {
-        // SAFETY: F_GETFD only reads the flags of an fd number.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(berth::error::Error::InvalidConfig(format!(
-                "--preserve-fds {preserve_fds}: fd {fd} is not open"
-            ))
-            .into());
-        }
+    if let Some(fd) = berth::process::exec::first_closed_fd(preserve_fds) {
+        return Err(berth::error::Error::InvalidConfig(format!(
+            "--preserve-fds {preserve_fds}: fd {fd} is not open"
+        ))
+        .into());
     }
     root.ensure()?;
     berth::process::sealed::reexec_sealed(&root.path)?;

@@ -88,16 +88,13 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
                 .and_then(|p| p.parse::<u32>().ok())
                 == Some(std::process::id())
         })
-        .filter(|n| {
-            (3..3 + *n as i32)
-                // SAFETY: F_GETFD only reads the flags of an fd number.
-                .all(|fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0)
-        });
+        .filter(|n| crate::process::exec::first_closed_fd(*n).is_none());
     let layout = Layout::detect()?;
     let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
     // A cgroup that is there already and frozen would freeze the init in
     // its set-up: refuse it, before anything is made (runc's words).
-    if cgroups::manager(&placement).frozen() {
+    let mgr = cgroups::manager(&placement);
+    if mgr.frozen() {
         return Err(Error::InvalidConfig(format!(
             "config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen ({placement:?}); thaw it or choose another"
         )));
@@ -112,7 +109,6 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         plan.join.iter().map(|(t, _)| t).collect::<Vec<_>>()
     ));
     let dir = root.create(id)?;
-    let mgr = cgroups::manager(&placement);
     let mut cgroup_made = false;
     let mut rdt: Option<crate::resctrl::Group> = None;
     let result = (|| -> Result<Created> {

@@ -152,6 +152,12 @@ fn fd_limit() -> u32 {
     lim.rlim_cur.min(1 << 20) as u32
 }
 
+/// The first of fds 3..3+n that is not open (fds a caller says it passes).
+pub fn first_closed_fd(n: u32) -> Option<i32> {
+    // SAFETY: F_GETFD only reads the flags of an fd number.
+    (3..3 + n as i32).find(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0)
+}
+
 /// Clear close-on-exec on the preserved fds 3..3+n.
 pub fn keep_open(n: u32) {
     for fd in 3..3 + n as i32 {

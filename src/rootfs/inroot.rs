@@ -117,20 +117,7 @@ pub fn through_symlinks(root: &Root, rel: &Path) -> Result<std::path::PathBuf> {
 
 /// `rel` inside the root without following a symlink at its end.
 fn lookup_nofollow(root: &Root, rel: &Path) -> nix::Result<Handle> {
-    use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
-    let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    match nix::fcntl::openat2(root.as_fd(), rel, how) {
-        Ok(fd) => Ok(Handle::from_fd(fd)),
-        Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::EAGAIN) => {
-            root.resolve_nofollow(rel).map_err(|e| match e.kind() {
-                pathrs::error::ErrorKind::OsError(Some(n)) => nix::errno::Errno::from_raw(n),
-                _ => nix::errno::Errno::EIO,
-            })
-        }
-        Err(e) => Err(e),
-    }
+    lookup_with(root, rel, false)
 }
 
 fn is_symlink(h: &impl AsFd) -> bool {
@@ -171,14 +158,28 @@ fn make_leaf(root: &Root, rel: &Path) -> Option<Handle> {
 /// describe a failure: berth looks up many paths it expects to be missing.
 /// Where openat2 is not there (or asks to retry), pathrs resolves.
 fn lookup(root: &Root, rel: &Path) -> nix::Result<Handle> {
+    lookup_with(root, rel, true)
+}
+
+/// `lookup` or `lookup_nofollow`: a symlink at the end followed or not.
+fn lookup_with(root: &Root, rel: &Path, follow: bool) -> nix::Result<Handle> {
     use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+    let mut flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+    if !follow {
+        flags |= OFlag::O_NOFOLLOW;
+    }
     let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .flags(flags)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     match nix::fcntl::openat2(root.as_fd(), rel, how) {
         Ok(fd) => Ok(Handle::from_fd(fd)),
         Err(nix::errno::Errno::ENOSYS | nix::errno::Errno::EAGAIN) => {
-            root.resolve(rel).map_err(|e| match e.kind() {
+            let resolved = if follow {
+                root.resolve(rel)
+            } else {
+                root.resolve_nofollow(rel)
+            };
+            resolved.map_err(|e| match e.kind() {
                 pathrs::error::ErrorKind::OsError(Some(n)) => nix::errno::Errno::from_raw(n),
                 _ => nix::errno::Errno::EIO,
             })
