@@ -253,6 +253,7 @@ mod tests {
         let p = Placement {
             unified: Some(t.0.clone()),
             v1: vec![],
+            ..Default::default()
         };
         let err = Freezer::of(&p).unwrap_err().to_string();
         assert!(err.contains("cgroup.freeze does not exist"), "{err}");

@@ -30,6 +30,7 @@ mod resources;
 mod setting;
 pub mod stats;
 pub mod sub;
+pub mod systemd;
 mod unified;
 mod v1;
 mod v2;
@@ -51,6 +52,9 @@ pub struct Placement {
     /// (controller list, directory) for each v1 hierarchy.
     #[serde(default)]
     pub v1: Vec<(String, PathBuf)>,
+    /// The systemd unit that owns these directories (`--systemd-cgroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 pub trait Manager {
@@ -65,6 +69,12 @@ pub trait Manager {
     /// CLONE_INTO_CGROUP): pure v2's, or a hybrid host's unified one.
     fn clone_target(&self) -> Option<std::fs::File> {
         None
+    }
+    /// The init is cloned and waits (before any join or unshare): put it
+    /// in the cgroup from outside, with `resources` (the systemd driver
+    /// makes its unit now, with the init as its process).
+    fn adopt(&self, _pid: i32, _resources: Option<&LinuxResources>) -> Result<()> {
+        Ok(())
     }
     /// Apply `linux.resources`.
     fn apply(&self, resources: &LinuxResources) -> Result<()>;
@@ -82,6 +92,36 @@ pub trait Manager {
 
 /// The manager for a placement on this host.
 pub fn manager(p: &Placement) -> Box<dyn Manager> {
+    match &p.systemd {
+        Some(unit) => Box::new(systemd::Systemd::new(
+            unit.clone(),
+            fs_manager(p),
+            p.v1.is_empty(),
+        )),
+        None => fs_manager(p),
+    }
+}
+
+/// The manager for a placement `create` is about to make: a systemd
+/// unit's also takes the config's `org.systemd.property.*` annotations
+/// (checked now, before anything is made).
+pub fn manager_for_create(
+    p: &Placement,
+    annotations: &std::collections::HashMap<String, String>,
+) -> Result<Box<dyn Manager>> {
+    Ok(match &p.systemd {
+        Some(unit) => Box::new(systemd::Systemd::for_create(
+            unit.clone(),
+            fs_manager(p),
+            p.v1.is_empty(),
+            annotations,
+        )?),
+        None => fs_manager(p),
+    })
+}
+
+/// The cgroupfs manager of a placement's directories.
+fn fs_manager(p: &Placement) -> Box<dyn Manager> {
     if p.v1.is_empty() {
         Box::new(v2::V2 {
             dir: p.unified.clone(),
@@ -94,16 +134,9 @@ pub fn manager(p: &Placement) -> Box<dyn Manager> {
     }
 }
 
-/// Refuse a `--systemd-cgroup` style path (`slice:prefix:name`) and
-/// anything with `..`.
+/// Refuse a cgroupfs path with `..` (either driver's form).
 pub fn check_path(path: &Path) -> Result<()> {
     let s = path.to_string_lossy();
-    if s.contains(':') {
-        return Err(Error::InvalidConfig(format!(
-            "config.json: linux.cgroupsPath: {s:?} looks like a systemd path (slice:prefix:name); \
-             berth has no systemd cgroup driver yet, give a cgroupfs path such as /mygroup/{{id}}"
-        )));
-    }
     if path
         .components()
         .any(|c| c == std::path::Component::ParentDir)
@@ -119,6 +152,14 @@ pub fn check_path(path: &Path) -> Result<()> {
 /// does: an absolute `cgroupsPath` under each hierarchy's root; a relative
 /// one (or the id, when empty) under berth's own cgroup.
 pub fn place(layout: &Layout, cgroups_path: Option<&Path>, id: &str) -> Result<Placement> {
+    if let Some(s) = cgroups_path.map(|p| p.to_string_lossy()) {
+        if s.contains(':') {
+            return Err(Error::InvalidConfig(format!(
+                "config.json: linux.cgroupsPath: {s:?} is in the systemd driver's form (slice:prefix:name): \
+                 give --systemd-cgroup, or a cgroupfs path such as /mygroup/{{id}}"
+            )));
+        }
+    }
     let inner: PathBuf = match cgroups_path {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from(id),
@@ -139,6 +180,7 @@ pub fn place(layout: &Layout, cgroups_path: Option<&Path>, id: &str) -> Result<P
             .iter()
             .map(|h| (h.controllers.clone(), under(&h.mount, &h.own)))
             .collect(),
+        systemd: None,
     })
 }
 

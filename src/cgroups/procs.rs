@@ -62,11 +62,13 @@ mod tests {
         let p = Placement {
             unified: Some(t.clone()),
             v1: vec![],
+            ..Default::default()
         };
         assert_eq!(all_pids(&p).unwrap(), vec![5, 10, 20, 30]);
         let gone = Placement {
             unified: Some(t.join("nope")),
             v1: vec![],
+            ..Default::default()
         };
         assert_eq!(all_pids(&gone).unwrap(), Vec::<i32>::new());
         assert_eq!(all_pids(&Placement::default()).unwrap(), Vec::<i32>::new());
@@ -81,6 +83,7 @@ mod tests {
                 ("cpu".into(), "/cpu/c".into()),
                 ("memory".into(), "/mem/c".into()),
             ],
+            ..Default::default()
         };
         assert_eq!(listing_dir(&p), Some(Path::new("/mem/c")));
     }

@@ -90,6 +90,7 @@ mod tests {
                 ("memory".into(), base.join("mem/c")),
                 ("cpu,cpuacct".into(), base.join("cpu/c")),
             ],
+            ..Default::default()
         };
         let q = with_sub_cgroups(&p, &["sub".into()]).unwrap();
         assert_eq!(q.v1[0].1, base.join("mem/c/sub"));

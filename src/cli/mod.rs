@@ -58,7 +58,9 @@ pub struct Cli {
     /// Log debug messages.
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (not supported yet: refused).
+    /// Use systemd's cgroup driver: linux.cgroupsPath is slice:prefix:name
+    /// and the cgroup is a transient unit (create and run; the other
+    /// commands follow what create recorded).
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto (only false and auto, which means
@@ -111,9 +113,6 @@ pub enum Command {
 }
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
-    if cli.systemd_cgroup {
-        bail!("--systemd-cgroup: berth has no systemd cgroup driver yet; use the cgroupfs driver (leave --systemd-cgroup off)");
-    }
     match cli.rootless.as_str() {
         "false" | "auto" => {}
         "true" => {
@@ -128,12 +127,12 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             .unwrap_or(std::path::Path::new(DEFAULT_ROOT)),
     );
     match cli.command {
-        Command::Create(a) => create::run(&root, a),
+        Command::Create(a) => create::run(&root, a, cli.systemd_cgroup),
         Command::Start(a) => start::run(&root, a),
         Command::State(a) => state::run(&root, a),
         Command::Kill(a) => kill::run(&root, a),
         Command::Delete(a) => delete::run(&root, a),
-        Command::Run(a) => run::run(&root, a),
+        Command::Run(a) => run::run(&root, a, cli.systemd_cgroup),
         Command::Exec(a) => exec::run(&root, a),
         Command::List(a) => list::run(&root, explicit_root, a),
         Command::Pause(a) => pause::run(&root, a),

@@ -29,6 +29,8 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `run` in the foreground: a terminal is proxied to berth's own.
     pub foreground: bool,
+    /// --systemd-cgroup: the cgroup is a systemd unit.
+    pub systemd_cgroup: bool,
 }
 
 pub struct Created {
@@ -90,10 +92,17 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         })
         .filter(|n| crate::process::exec::first_closed_fd(*n).is_none());
     let layout = Layout::detect()?;
-    let placement = cgroups::place(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), id)?;
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
+    let placement = if o.systemd_cgroup {
+        let path = cgroups_path.map(|p| p.to_string_lossy());
+        cgroups::systemd::place(&layout, path.as_deref(), id)?
+    } else {
+        cgroups::place(&layout, cgroups_path, id)?
+    };
+    let annotations = spec.annotations().clone().unwrap_or_default();
+    let mgr = cgroups::manager_for_create(&placement, &annotations)?;
     // A cgroup that is there already and frozen would freeze the init in
     // its set-up: refuse it, before anything is made (runc's words).
-    let mgr = cgroups::manager(&placement);
     if mgr.frozen() {
         return Err(Error::InvalidConfig(format!(
             "config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen ({placement:?}); thaw it or choose another"
@@ -119,7 +128,6 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             rdt = Some(crate::resctrl::make(p)?);
         }
         let listener = start_listener(&dir)?;
-        let annotations = spec.annotations().clone().unwrap_or_default();
         let launch = Launch {
             annotations: &annotations,
             id,

@@ -98,7 +98,11 @@ fn remove_unrecorded(dir: &crate::state::ContainerDir, id: &str) -> Result<()> {
             .as_ref()
             .and_then(|l| l.cgroups_path().as_deref());
         let layout = cgroups::Layout::detect()?;
-        let placement = cgroups::place(&layout, path, id)?;
+        // A systemd unit's path (slice:prefix:name): its unit, if any.
+        let placement = match path.map(|p| p.to_string_lossy()) {
+            Some(p) if p.contains(':') => cgroups::systemd::place(&layout, Some(&p), id)?,
+            _ => cgroups::place(&layout, path, id)?,
+        };
         cgroups::freezer::thaw_if_frozen(&placement);
         cgroups::manager(&placement).destroy()?;
     }

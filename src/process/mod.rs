@@ -258,6 +258,8 @@ fn drive(
         // Before it runs anything; whatever it forks stays in the group.
         crate::resctrl::join(g, child)?;
     }
+    let resources = l.spec.linux().as_ref().and_then(|x| x.resources().as_ref());
+    cgroup.adopt(child, resources)?;
     chan.send(&Msg::Go)?;
     let hooks = l.spec.hooks().as_ref();
     let mut pty = None;

@@ -1,0 +1,269 @@
+//! The systemd cgroup driver (`--systemd-cgroup`): the container's cgroup
+//! is a transient unit that systemd makes over D-Bus (a scope holding the
+//! init, or a slice), delegated to berth; its resources go to systemd as
+//! unit properties, and what systemd has no property for is written to
+//! the unit's cgroup files by the cgroupfs managers (v1.rs, v2.rs), which
+//! also do everything that only reads or joins.
+
+mod annotations;
+mod bus;
+mod path;
+mod props;
+mod wire;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use oci_spec::runtime::LinuxResources;
+use serde::{Deserialize, Serialize};
+
+pub use path::UnitPath;
+use props::{prop, Property, Value};
+
+use super::{Layout, Manager, Placement};
+use crate::error::{Error, Result};
+
+/// How long systemd gets to finish a start or stop job.
+const JOB_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A container's unit, as the state records it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Unit {
+    pub unit: String,
+    pub slice: String,
+}
+
+/// Where the unit named by `cgroups_path` (`slice:prefix:name`) has its
+/// cgroup in each hierarchy: below each root, not below berth's own cgroup.
+pub fn place(layout: &Layout, cgroups_path: Option<&str>, id: &str) -> Result<Placement> {
+    let u = UnitPath::parse(cgroups_path, id)?;
+    let rel = u.cgroup_dir();
+    let rel = rel.strip_prefix("/").unwrap_or(&rel);
+    Ok(Placement {
+        unified: layout.unified.as_ref().map(|(m, _)| m.join(rel)),
+        v1: layout
+            .v1
+            .iter()
+            .map(|h| (h.controllers.clone(), h.mount.join(rel)))
+            .collect(),
+        systemd: Some(Unit {
+            unit: u.unit,
+            slice: u.slice,
+        }),
+    })
+}
+
+pub struct Systemd {
+    unit: Unit,
+    /// The cgroupfs manager of the unit's directories.
+    fs: Box<dyn Manager>,
+    v2: bool,
+    /// org.systemd.property.* annotations (create only).
+    extra: Vec<Property>,
+    /// The unit is this container's: made by this create, or recorded in
+    /// its state. A create that fails before its unit exists must not stop
+    /// a unit of the same name that is someone else's.
+    owned: Cell<bool>,
+    /// Made by this process, with the resources as properties already.
+    started_here: Cell<bool>,
+    bus: RefCell<Option<bus::Bus>>,
+}
+
+impl Systemd {
+    /// For a recorded container: its unit is its own.
+    pub fn new(unit: Unit, fs: Box<dyn Manager>, v2: bool) -> Systemd {
+        Systemd {
+            unit,
+            fs,
+            v2,
+            extra: Vec::new(),
+            owned: Cell::new(true),
+            started_here: Cell::new(false),
+            bus: RefCell::new(None),
+        }
+    }
+
+    /// For `create`: the unit is made by `adopt`; the annotations are
+    /// checked now, before anything is made.
+    pub fn for_create(
+        unit: Unit,
+        fs: Box<dyn Manager>,
+        v2: bool,
+        annotations: &HashMap<String, String>,
+    ) -> Result<Systemd> {
+        let mut s = Systemd::new(unit, fs, v2);
+        s.extra = annotations::properties(annotations)?;
+        s.owned.set(false);
+        Ok(s)
+    }
+
+    fn with_bus<T>(&self, f: impl FnOnce(&mut bus::Bus) -> Result<T>) -> Result<T> {
+        let mut slot = self.bus.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(bus::Bus::system()?);
+        }
+        f(slot.as_mut().expect("connected above"))
+    }
+
+    fn is_slice(&self) -> bool {
+        self.unit.unit.ends_with(".slice")
+    }
+
+    /// The unit's properties at start: what it is, where it goes, and the
+    /// resources; then the annotations, which systemd lets override.
+    fn start_properties(&self, pid: i32, r: Option<&LinuxResources>) -> Result<Vec<Property>> {
+        let mut p = vec![prop(
+            "Description",
+            Value::Str(format!("berth container {}", self.unit.unit)),
+        )];
+        if self.is_slice() {
+            // A slice's place follows from its name; it holds no PIDs
+            // (the init joins its cgroup by itself).
+            p.push(prop("Wants", Value::Strs(vec![self.unit.slice.clone()])));
+        } else {
+            p.push(prop("Slice", Value::Str(self.unit.slice.clone())));
+            p.push(prop("Delegate", Value::Bool(true)));
+            p.push(prop("PIDs", Value::U32s(vec![pid as u32])));
+        }
+        p.push(prop("DefaultDependencies", Value::Bool(false)));
+        p.extend(props::accounting(self.v2));
+        if let Some(r) = r {
+            p.extend(props::resources(r, self.v2)?);
+        }
+        p.extend(self.extra.iter().cloned());
+        Ok(p)
+    }
+
+    fn start(&self, props: &[Property]) -> Result<()> {
+        let name = &self.unit.unit;
+        self.with_bus(|b| {
+            let job = match b.start_transient_unit(name, props) {
+                Ok(job) => job,
+                // kubelet makes sure a pod's slice exists this way: one
+                // that is there already is what was asked for.
+                Err(e) if e.is(bus::UNIT_EXISTS) && self.is_slice() => return Ok(()),
+                // Maybe a failed leftover of an earlier container: reset
+                // it, so that systemd forgets it, and try once more.
+                Err(e) if e.is(bus::UNIT_EXISTS) => {
+                    let _ = b.reset_failed_unit(name);
+                    b.start_transient_unit(name, props).map_err(|e| {
+                        if e.is(bus::UNIT_EXISTS) {
+                            Error::InvalidConfig(format!(
+                                "config.json: linux.cgroupsPath: systemd unit {name} exists already (another container's?)"
+                            ))
+                        } else {
+                            e.into_error(&format!("start systemd unit {name}"))
+                        }
+                    })?
+                }
+                Err(e) => return Err(e.into_error(&format!("start systemd unit {name}"))),
+            };
+            let result = b.wait_job(&job, JOB_TIMEOUT)?;
+            if result != "done" {
+                let _ = b.reset_failed_unit(name);
+                return Err(Error::Other(format!(
+                    "systemd could not start unit {name}: the job ended {result:?}"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Stop the unit and wait for it; forget it if it failed.
+    fn stop(&self) -> Result<()> {
+        let name = &self.unit.unit;
+        self.with_bus(|b| {
+            match b.stop_unit(name) {
+                Ok(job) => {
+                    let result = b.wait_job(&job, JOB_TIMEOUT)?;
+                    if result != "done" && result != "skipped" {
+                        crate::logging::debug(&format!("stop {name}: job ended {result:?}"));
+                    }
+                }
+                Err(e) if e.is(bus::NO_SUCH_UNIT) => {}
+                Err(e) => return Err(e.into_error(&format!("stop systemd unit {name}"))),
+            }
+            match b.reset_failed_unit(name) {
+                Ok(()) => Ok(()),
+                Err(e) if e.is(bus::NO_SUCH_UNIT) => Ok(()),
+                Err(e) => Err(e.into_error(&format!("reset-failed systemd unit {name}"))),
+            }
+        })
+    }
+}
+
+impl Manager for Systemd {
+    fn create(&self) -> Result<()> {
+        // The unit (and its cgroup) comes with adopt, once the init exists.
+        Ok(())
+    }
+
+    fn adopt(&self, pid: i32, resources: Option<&LinuxResources>) -> Result<()> {
+        let props = self.start_properties(pid, resources)?;
+        self.start(&props)?;
+        self.owned.set(true);
+        self.started_here.set(true);
+        // The hierarchies systemd does not manage (v1 freezer, hugetlb...)
+        // get their directories from berth; the init joins them all.
+        self.fs.create()
+    }
+
+    fn join_self(&self, placed: bool) -> Result<()> {
+        self.fs.join_self(placed)
+    }
+
+    fn clone_target(&self) -> Option<std::fs::File> {
+        // Before adopt the unit's cgroup is not there (or not ours).
+        if self.owned.get() {
+            self.fs.clone_target()
+        } else {
+            None
+        }
+    }
+
+    fn apply(&self, r: &LinuxResources) -> Result<()> {
+        if !self.started_here.get() {
+            // `update`: systemd first, so that it does not later put back
+            // what the files below are about to say.
+            let props = props::resources(r, self.v2)?;
+            if !props.is_empty() {
+                let name = &self.unit.unit;
+                self.with_bus(|b| {
+                    b.set_unit_properties(name, &props).map_err(|e| {
+                        e.into_error(&format!("set properties of systemd unit {name}"))
+                    })
+                })?;
+            }
+        }
+        self.fs.apply(r)
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        self.fs.pids()
+    }
+
+    fn frozen(&self) -> bool {
+        self.fs.frozen()
+    }
+
+    fn stats(&self) -> super::stats::Stats {
+        self.fs.stats()
+    }
+
+    fn oom_kills(&self) -> u64 {
+        self.fs.oom_kills()
+    }
+
+    fn destroy(&self) -> Result<()> {
+        if !self.owned.get() {
+            return Ok(());
+        }
+        // Kill everything at once first (systemd's stop would send SIGTERM
+        // and wait up to 90 s), remove the sub-cgroups the container made,
+        // then stop the unit so that nothing of it is left.
+        let fs = self.fs.destroy();
+        self.stop()?;
+        fs
+    }
+}
