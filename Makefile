@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build static demo soak test-engines test test-unit test-integration test-vm bench install clean deps fuzz
+.PHONY: all build static demo soak test-engines test-systemd test test-unit test-integration test-vm bench install clean deps fuzz
 
 all: build
 
@@ -45,6 +45,13 @@ test: deps build
 # scenario also with runc as the control.
 test-engines: build
 	integration/engines/run.sh $(BERTH)
+
+# The systemd cgroup driver and Docker, Podman and containerd in their
+# default configuration, in a Debian 12 guest with systemd as PID 1 (pure
+# cgroup v2, then hybrid), each with runc as the control. The guest image
+# is built once into /var/tmp/berth-systemd (~4 minutes).
+test-systemd: build
+	integration/systemd/run.sh $(BERTH)
 
 # The fault-injection test in full (1,000 SIGKILL cycles; `make test` runs
 # 25) and the concurrency tests.

@@ -2,8 +2,9 @@
 # make test: the Rust tests (unit + tests/), the end-to-end suite in
 # integration/ on this host, the same suite plus the cgroup v2 tests in a
 # pure cgroup v2 VM (integration/vm/; BERTH_SKIP_VM=1 leaves it out, and
-# says so), berth under Podman (integration/engines/), then one closing
-# `total: N passed, N failed` line.
+# says so), the systemd guest (integration/systemd/; BERTH_SKIP_SYSTEMD=1),
+# berth under Podman, Docker and containerd (integration/engines/;
+# BERTH_SKIP_ENGINES=1), then one closing `total: N passed, N failed` line.
 set -u
 berth=${1:-target/x86_64-unknown-linux-gnu/release/berth}
 cd "$(dirname "$0")/.."
@@ -17,44 +18,43 @@ while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
 # A build failure runs no test: count it as a failure.
 [ "$rust_rc" -ne 0 ] && ! grep -q '^test result: FAILED' target/rust-tests.log && failed=$((failed + 1))
 
+# add NAME LOG LINE_REGEX: add the counts of LOG's last line that matches
+# (its "N passed" and "N failed"); no such line is one failure.
+add() {
+  local line
+  line=$(grep -E "$3" "$2" | tail -1)
+  if [ -z "$line" ]; then
+    echo "$1: no result"
+    failed=$((failed + 1))
+    return
+  fi
+  passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$line" | cut -d' ' -f1)))
+  failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | cut -d' ' -f1)))
+}
+
 integration/run.sh "$berth" 2>&1 | tee target/integration.log
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' target/integration.log | tail -1)
-if [ -n "$summary" ]; then
-  passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
-  failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
-else
-  failed=$((failed + 1))
-fi
+add integration target/integration.log '^[0-9]+ passed, [0-9]+ failed'
 
 if [ "${BERTH_SKIP_VM:-0}" = 1 ]; then
   echo "vm: skipped (BERTH_SKIP_VM=1): the pure cgroup v2 tests did not run"
 else
   # berth's own total: whatever RUNTIME the environment has, the VM tests berth.
   BERTH_VM_RUNTIME=berth integration/vm/run.sh "$berth" 2>&1 | tee target/vm.log
-  summary=$(grep -E '^vm \(berth\): [0-9]+ passed, [0-9]+ failed' target/vm.log | tail -1)
-  if [ -n "$summary" ]; then
-    passed=$((passed + $(echo "$summary" | cut -d' ' -f3)))
-    failed=$((failed + $(echo "$summary" | cut -d' ' -f5)))
-  else
-    echo "vm: no result from the VM"
-    failed=$((failed + 1))
-  fi
+  add vm target/vm.log '^vm \(berth\): [0-9]+ passed, [0-9]+ failed'
 fi
 
-# berth under Podman (integration/engines/; BERTH_SKIP_ENGINES=1 leaves it
-# out, and says so).
+if [ "${BERTH_SKIP_SYSTEMD:-0}" = 1 ]; then
+  echo "systemd: skipped (BERTH_SKIP_SYSTEMD=1): the systemd driver and engine tests did not run"
+else
+  integration/systemd/run.sh "$berth" 2>&1 | tee target/systemd.log
+  add systemd target/systemd.log '^systemd \(berth\): [0-9]+ passed, [0-9]+ failed'
+fi
+
 if [ "${BERTH_SKIP_ENGINES:-0}" = 1 ]; then
   echo "engines: skipped (BERTH_SKIP_ENGINES=1)"
 else
   integration/engines/run.sh "$berth" 2>&1 | tee target/engines.log
-  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' target/engines.log | tail -1)
-  if [ -n "$summary" ]; then
-    passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
-    failed=$((failed + $(echo "$summary" | cut -d' ' -f3 | tr -d ,)))
-  else
-    echo "engines: no result"
-    failed=$((failed + 1))
-  fi
+  add engines target/engines.log '^[0-9]+ passed, [0-9]+ failed'
 fi
 
 echo

@@ -86,6 +86,11 @@ pub trait Manager {
     fn stats(&self) -> stats::Stats;
     /// OOM kills in the cgroup so far.
     fn oom_kills(&self) -> u64;
+    /// The file the kernel notifies (inotify) when the OOM counters
+    /// change, where there is one (v2's memory.events).
+    fn oom_events_file(&self) -> Option<PathBuf> {
+        None
+    }
     /// Kill what is left and remove the directories.
     fn destroy(&self) -> Result<()>;
 }

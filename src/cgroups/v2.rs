@@ -80,6 +80,10 @@ impl Manager for V2 {
         super::stats::oom_kills(&|f: &str| self.dir.as_ref().map(|d| d.join(f)), true)
     }
 
+    fn oom_events_file(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join("memory.events"))
+    }
+
     fn destroy(&self) -> Result<()> {
         let dir = self.dir()?;
         if !dir.exists() {

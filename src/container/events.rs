@@ -61,6 +61,7 @@ pub fn events(
         return emit(stats(cgroup.as_ref()));
     }
     let mut ooms = cgroup.oom_kills();
+    let watch = OomWatch::new(cgroup.oom_events_file().as_deref());
     let mut next = Instant::now();
     loop {
         let alive = init_alive(&saved);
@@ -80,7 +81,39 @@ pub fn events(
             emit(stats(cgroup.as_ref()))?;
             next += interval;
         }
-        std::thread::sleep(POLL.min(interval));
+        watch.wait(POLL.min(interval));
+    }
+}
+
+/// Wakes the loop as soon as the kernel notifies a change of the
+/// cgroup's OOM counters (v2's memory.events), so that a kill is counted
+/// before the cgroup can go: with the systemd driver, an init killed by
+/// the OOM killer empties its scope, and systemd removes the scope's
+/// cgroup at once. Without the file (v1), the loop polls.
+struct OomWatch(Option<nix::sys::inotify::Inotify>);
+
+impl OomWatch {
+    fn new(file: Option<&std::path::Path>) -> OomWatch {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        OomWatch(file.and_then(|f| {
+            let ino = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).ok()?;
+            ino.add_watch(f, AddWatchFlags::IN_MODIFY).ok()?;
+            Some(ino)
+        }))
+    }
+
+    fn wait(&self, most: Duration) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let Some(ino) = &self.0 else {
+            std::thread::sleep(most);
+            return;
+        };
+        let ms = PollTimeout::try_from(most.as_millis() as i32).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(ino.as_fd(), PollFlags::POLLIN)];
+        if matches!(poll(&mut fds, ms), Ok(n) if n > 0) {
+            let _ = ino.read_events();
+        }
     }
 }
 

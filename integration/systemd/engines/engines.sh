@@ -32,7 +32,8 @@ ct() {
   ERR=$(cat "$T_TMP/.err")
 }
 # ct_run ID [FLAGS...] -- CMD...: ctr run of the busybox rootfs as ID
-# (ctr wants its flags before the rootfs and the id).
+# (ctr wants its flags before the rootfs and the id). ctr's spec for a
+# bare rootfs sets no PATH (runc then finds no `sh`): CMD is absolute.
 ct_run() {
   local id=$1 flags=()
   shift
@@ -182,14 +183,14 @@ test_podman_exec_stop() {
 test_containerd_run_limit_exec_kill() {
   local n
   n=$(cname)
-  ct_run "$n" --rm -- sh -c 'echo hi; exit 5'
+  ct_run "$n" --rm -- /bin/sh -c 'echo hi; exit 5'
   assert_rc_is 5 "ctr run"
   assert_eq "$OUT" hi "ctr run's output"
-  ct_run "$n" -d --memory-limit 67108864 -- sleep 1000
+  ct_run "$n" -d --memory-limit 67108864 -- /bin/sleep 1000
   assert_rc_is 0 "ctr run -d"
   assert_eq "$(systemctl show -P ActiveState "ctr-$n.scope")" active "the container's scope"
   assert_eq "$(cat "/sys/fs/cgroup/system.slice/ctr-$n.scope/memory.max")" 67108864 "memory.max"
-  ct task exec --exec-id e1 "$n" sh -c 'echo exec-ok'
+  ct task exec --exec-id e1 "$n" /bin/sh -c 'echo exec-ok'
   assert_rc_is 0 "ctr task exec"
   assert_eq "$OUT" exec-ok "exec's output"
   ct task kill -s KILL "$n"

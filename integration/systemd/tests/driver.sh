@@ -154,7 +154,8 @@ test_sd_pause_resume_exec_ps_kill_all() {
 }
 
 test_sd_oom_event() {
-  sd_bundle a sh -c 'sleep 2; x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived ${#x}; sleep 100'
+  # The hog is a subshell: the OOM killer picks it, the init lives on.
+  sd_bundle a sh -c 'sleep 2; (x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived ${#x}); sleep 100'
   cfg "$B" 'c["linux"]["resources"] = {"memory": {"limit": 16777216, "swap": 16777216}}'
   local id
   id=$(cid a)
@@ -167,7 +168,7 @@ test_sd_oom_event() {
     grep -q '"type":"oom"' "$T_TMP/events" && break
     sleep 0.5
   done
-  grep -q '"type":"oom"' "$T_TMP/events" || fail "no oom event: $(head -c 300 "$T_TMP/events")"
+  grep -q '"type":"oom"' "$T_TMP/events" || fail "no oom event: $(grep -v '"stats"' "$T_TMP/events" | head -c 300); status $(state_field "$id" status); $(tail -c 300 "$T_TMP/events")"
   assert_not_contains "$(cat "$T_TMP/$id.stdout")" survived "output"
 }
 
@@ -179,13 +180,14 @@ test_sd_bad_paths_and_annotations_leave_nothing() {
     BAD=$bad cfg "$B" 'c["linux"]["cgroupsPath"] = E["BAD"]'
     bcmd create --bundle "$B" "$id"
     assert_rc 1 "create with cgroupsPath $bad"
-    assert_contains "$ERR" "cgroupsPath" "error for $bad"
+    # runc's words differ ("invalid slice name"); berth names the field.
+    [ "$ITEST_RUNTIME" == berth ] && assert_contains "$ERR" "cgroupsPath" "error for $bad"
   done
   P=$(sd_path a) cfg "$B" 'c["linux"]["cgroupsPath"] = E["P"]' \
     'c.setdefault("annotations", {})["org.systemd.property.TasksMax"] = "lots"'
   bcmd create --bundle "$B" "$id"
   assert_rc 1 "create with a malformed property annotation"
-  assert_contains "$ERR" "org.systemd.property.TasksMax" "error"
+  [ "$ITEST_RUNTIME" == berth ] && assert_contains "$ERR" "org.systemd.property.TasksMax" "error"
   assert_nothing_left "$id" a
   assert_no_unit "$(sd_unit a)"
 }

@@ -255,6 +255,10 @@ impl Manager for Systemd {
         self.fs.oom_kills()
     }
 
+    fn oom_events_file(&self) -> Option<std::path::PathBuf> {
+        self.fs.oom_events_file()
+    }
+
     fn destroy(&self) -> Result<()> {
         if !self.owned.get() {
             return Ok(());
