@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build static demo soak test-engines test-systemd test test-unit test-integration test-vm bench install clean deps fuzz
+.PHONY: all build static demo soak test-engines test-systemd test-k8s test test-unit test-integration test-vm bench install clean deps fuzz
 
 all: build
 
@@ -52,6 +52,12 @@ test-engines: build
 # is built once into /var/tmp/berth-systemd (~4 minutes).
 test-systemd: build
 	integration/systemd/run.sh $(BERTH)
+
+# berth as a Kubernetes node's runtime: kubelet's CRI calls from berth's
+# own CRI client (integration/k8s/, a crate of its own) to a private
+# containerd with runtime handlers berth and runc (the control).
+test-k8s: build
+	integration/k8s/run.sh $(BERTH)
 
 # The fault-injection test in full (1,000 SIGKILL cycles; `make test` runs
 # 25) and the concurrency tests.

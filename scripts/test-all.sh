@@ -3,8 +3,9 @@
 # integration/ on this host, the same suite plus the cgroup v2 tests in a
 # pure cgroup v2 VM (integration/vm/; BERTH_SKIP_VM=1 leaves it out, and
 # says so), the systemd guest (integration/systemd/; BERTH_SKIP_SYSTEMD=1),
-# berth under Podman, Docker and containerd (integration/engines/;
-# BERTH_SKIP_ENGINES=1), then one closing `total: N passed, N failed` line.
+# the CRI tests (integration/k8s/; BERTH_SKIP_K8S=1), berth under Podman,
+# Docker and containerd (integration/engines/; BERTH_SKIP_ENGINES=1), then
+# one closing `total: N passed, N failed` line.
 set -u
 berth=${1:-target/x86_64-unknown-linux-gnu/release/berth}
 cd "$(dirname "$0")/.."
@@ -48,6 +49,13 @@ if [ "${BERTH_SKIP_SYSTEMD:-0}" = 1 ]; then
 else
   integration/systemd/run.sh "$berth" 2>&1 | tee target/systemd.log
   add systemd target/systemd.log '^systemd \(berth\): [0-9]+ passed, [0-9]+ failed'
+fi
+
+if [ "${BERTH_SKIP_K8S:-0}" = 1 ]; then
+  echo "k8s: skipped (BERTH_SKIP_K8S=1): the CRI tests did not run"
+else
+  integration/k8s/run.sh "$berth" 2>&1 | tee target/k8s.log
+  add k8s target/k8s.log '^k8s \(berth\): [0-9]+ passed, [0-9]+ failed'
 fi
 
 if [ "${BERTH_SKIP_ENGINES:-0}" = 1 ]; then

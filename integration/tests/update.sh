@@ -60,6 +60,23 @@ test_update_resources_file_and_stdin() {
   assert_rc 1 "update -r with a flag"
 }
 
+test_update_with_the_devices_of_create() {
+  # containerd's update (kubelet's resize) sends the whole resources, the
+  # devices as they were at create: accepted as no change. Other device
+  # rules are refused.
+  make_bundle a sleep 1000
+  cfg "$B" 'c["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]'
+  must_create "$B" "$(cid a)"
+  b update --resources - "$(cid a)" <<<'{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}], "pids": {"limit": 33}}' ||
+    fail "update with the devices of create"
+  assert_eq "$(cg_read a pids.max)" 33 "pids.max"
+  printf '{"devices": [{"allow": true, "access": "rwm"}], "pids": {"limit": 44}}' >"$T_TMP/r.json"
+  bcmd update -r "$T_TMP/r.json" "$(cid a)"
+  assert_rc 1 "update with other device rules"
+  assert_contains "$ERR" "devices" "error"
+  assert_eq "$(cg_read a pids.max)" 33 "pids.max after the refused update"
+}
+
 test_update_errors() {
   make_bundle a sleep 1000
   cfg "$B" 'c["linux"]["resources"]["pids"] = {"limit": 50}'

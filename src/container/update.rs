@@ -94,18 +94,12 @@ fn unlimited_memory_lifts_swap(delta: &mut Value) {
 pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
     let mut delta = without_unset(delta);
     unlimited_memory_lifts_swap(&mut delta);
-    let delta = &delta;
-    let Some(delta_map) = delta.as_object() else {
+    if !delta.is_object() {
         return Err(Error::InvalidConfig(
             "update: resources must be a JSON object (linux.resources)".into(),
         ));
-    };
-    parse(delta, "resources")?;
-    if delta_map.contains_key("devices") {
-        return Err(Error::InvalidConfig(
-            "update: linux.resources.devices cannot be changed on a live container".into(),
-        ));
     }
+    parse(&delta, "resources")?;
     let c = Container::open(root, id)?;
     let status = c.status();
     if status == Status::Stopped {
@@ -124,6 +118,32 @@ pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
         .transpose()
         .map_err(|e| Error::Other(e.to_string()))?
         .unwrap_or_else(|| Value::Object(Map::new()));
+    // containerd's update sends the whole resources, the devices as they
+    // were at create: the same rules are no change. Other rules are
+    // refused (a live device policy is not replaced).
+    if let Some(devices) = delta.as_object_mut().and_then(|m| m.remove("devices")) {
+        if !devices.is_null()
+            && devices
+                != old
+                    .get("devices")
+                    .cloned()
+                    .unwrap_or(Value::Array(Vec::new()))
+        {
+            let new = parse(&serde_json::json!({ "devices": devices }), "resources")?;
+            let current = parse(&old, "resources")?;
+            if new.devices() != current.devices() {
+                return Err(Error::InvalidConfig(
+                    "update: linux.resources.devices cannot be changed on a live container".into(),
+                ));
+            }
+        }
+    }
+    let delta = &delta;
+    let Some(delta_map) = delta.as_object() else {
+        return Err(Error::InvalidConfig(
+            "update: resources must be a JSON object (linux.resources)".into(),
+        ));
+    };
     let mut merged = old;
     merge(&mut merged, delta);
     // Write whole categories from the merged config: a v2 swap limit is
