@@ -29,8 +29,15 @@ fail_all() {
 [ "$(id -u)" = 0 ] || fail_all "run as root"
 [ -x "$berth" ] || fail_all "no berth binary at $berth"
 
+# In the systemd guest (integration/systemd/guest.sh): the client and the
+# pause program come built (K8S_CLIENT, K8S_PAUSE), the cgroup driver is
+# systemd's (K8S_CGROUP_DRIVER=systemd: SystemdCgroup = true, pods in
+# kubelet's kubepods slices).
+driver=${K8S_CGROUP_DRIVER:-cgroupfs}
 need=""
-for p in containerd runc containernetworking-plugins protobuf-compiler; do
+pkgs="containerd runc containernetworking-plugins"
+[ -n "${K8S_CLIENT:-}" ] || pkgs="$pkgs protobuf-compiler"
+for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
@@ -45,9 +52,11 @@ if [ -n "$need" ]; then
 fi
 runc_bin=$(command -v runc)
 
-say "building the CRI client"
-cargo build -q --manifest-path "$here/Cargo.toml" 2>&1 | tail -n 20
-client=$here/target/x86_64-unknown-linux-gnu/debug/berth-cri-tests
+client=${K8S_CLIENT:-$here/target/x86_64-unknown-linux-gnu/debug/berth-cri-tests}
+if [ -z "${K8S_CLIENT:-}" ]; then
+	say "building the CRI client"
+	cargo build -q --manifest-path "$here/Cargo.toml" 2>&1 | tail -n 20
+fi
 [ -x "$client" ] || fail_all "the CRI client did not build"
 
 W=$(mktemp -d /var/tmp/berth-k8s.XXXXXX)
@@ -67,13 +76,19 @@ cleanup() {
 		d=$h$CG
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
+	# The pods' slices (kubelet's job on a node): only ours.
+	[ "$driver" = systemd ] && systemctl stop 'kubepods-besteffort-podberth_*.slice' 'kubepods-besteffort-podrunc_*.slice' 2>/dev/null
 	rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The pause program, static, and the two images as OCI archives.
-rustc -O -C panic=abort -C target-feature=+crt-static "$here/pause/pause.rs" -o "$W/pause" 2>&1 | tail -n 5
+if [ -n "${K8S_PAUSE:-}" ]; then
+	cp "$K8S_PAUSE" "$W/pause"
+else
+	rustc -O -C panic=abort -C target-feature=+crt-static "$here/pause/pause.rs" -o "$W/pause" 2>&1 | tail -n 5
+fi
 [ -x "$W/pause" ] || fail_all "the pause program did not build"
 mkdir -p "$W/img/pause" "$W/img/bb/bin" "$W/img/bb/etc" "$W/img/bb/tmp"
 cp "$W/pause" "$W/img/pause/pause"
@@ -102,6 +117,8 @@ state = "$W/state"
   address = "$W/containerd.sock.ttrpc"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "berth.test/pause:1"
+  # containerd 1.6 drops kubelet's hugepage limits unless told otherwise.
+  disable_hugetlb_controller = false
   # This host has no CAP_SYS_RESOURCE: no oom_score_adj below containerd's
   # own (the sandbox asks for -998), as for a rootless node.
   restrict_oom_score_adj = $([ "$(grep CapBnd /proc/self/status | cut -f2)" = 000001ffffffffff ] && echo false || echo true)
@@ -113,11 +130,13 @@ state = "$W/state"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth.options]
         BinaryName = "$berth"
         Root = "$W/runtime-root/berth"
+        SystemdCgroup = $([ "$driver" = systemd ] && echo true || echo false)
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         BinaryName = "$runc_bin"
         Root = "$W/runtime-root/runc"
+        SystemdCgroup = $([ "$driver" = systemd ] && echo true || echo false)
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$W/cni"
@@ -132,7 +151,9 @@ ctr images import --snapshotter native "$W/pause.tar" >/dev/null &&
 
 declare -A failed_with
 for h in berth runc; do
-	"$client" "$W/containerd.sock" "$h" berth.test/busybox:1 "$CG" "$W" "$W/runtime-root/$h/k8s.io" "$filter" |
+	prefix=$CG
+	[ "$driver" = systemd ] && prefix=systemd
+	"$client" "$W/containerd.sock" "$h" berth.test/busybox:1 "$prefix" "$W" "$W/runtime-root/$h/k8s.io" "$filter" |
 		tee "$W/$h.out"
 	while read -r name; do failed_with[$h/$name]=1; done < <(sed -n 's/^FAIL \([^ ]*\) .*/\1/p' "$W/$h.out")
 done
@@ -148,10 +169,21 @@ for h in berth runc; do
 			fi
 		done
 		bp=$p bf=$f
+		echo "k8s on this host (berth): $p passed, $f failed"
 		continue
 	fi
 	echo "k8s ($h): $p passed, $f failed"
 done
+# The same in the systemd guest (pure cgroup v2, SystemdCgroup = true),
+# from the host only; BERTH_K8S_GUEST=0 leaves it out.
+if [ -z "${K8S_CLIENT:-}" ] && [ "${BERTH_K8S_GUEST:-1}" != 0 ]; then
+	say "the same scenarios in the systemd guest (systemd cgroup driver)"
+	BERTH_SYSTEMD_BOOTS=v2 BERTH_SYSTEMD_SUITES=k8s BERTH_K8S_CLIENT=$client BERTH_K8S_PAUSE=$W/pause \
+		"$repo/integration/systemd/run.sh" "$berth" 2>&1 | tee "$W/guest.out" | grep -E '^(ok|FAIL|systemd: )'
+	read -r gp gf < <(sed -n 's/^systemd (berth): \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$W/guest.out")
+	echo "k8s in the systemd guest: $(grep -E '^systemd: v2/k8s' "$W/guest.out" | sed 's/^systemd: v2\/k8s //' | paste -sd';')"
+	bp=$((bp + ${gp:-0})) bf=$((bf + ${gf:-1}))
+fi
 # berth's line last: it is the stage's result.
 echo "k8s (berth): $bp passed, $bf failed"
 [ "$bf" = 0 ]

@@ -4,6 +4,8 @@
 # with Debian's runc as the control:
 #   driver   tests/driver.sh: the systemd cgroup driver alone
 #   engines  engines/engines.sh: Docker, Podman, containerd (pure v2 only)
+#   k8s      integration/k8s/run.sh: the CRI scenarios through containerd
+#            with SystemdCgroup = true (only when integration/k8s asks)
 # Writes SHARE/results: `SUITE RUNTIME PASSED FAILED SKIPPED` per run and
 # `FAIL SUITE RUNTIME NAME` per failed test. Exit status 0 when the suites
 # ran (failures are in the results).
@@ -66,8 +68,27 @@ start_engines() {
 		{ echo "guest: importing the busybox image failed"; return 1; }
 }
 
+# The CRI suite (integration/k8s/run.sh) with its client and pause built on
+# the host: its `ok`/`FAIL NAME (HANDLER)` lines and counts, into results.
+run_k8s() {
+	local k=$w/integration/k8s start h
+	echo "=== k8s"
+	start=$(date +%s)
+	K8S_CLIENT=$k/client K8S_PAUSE=$k/pause K8S_CGROUP_DRIVER=systemd \
+		bash "$k/run.sh" /usr/local/bin/berth </dev/null 2>&1 | tee /tmp/k8s.out
+	echo "=== k8s ($(($(date +%s) - start)) s)"
+	for h in berth runc; do
+		grep -qE "^k8s \($h\): " /tmp/k8s.out || { echo "k8s $h 0 1 0" >>"$share/results"; continue; }
+		# Counted from the scenario lines (run.sh's berth line already
+		# leaves out what fails with runc too; run.sh here does that).
+		echo "k8s $h $(grep -c "^ok .* ($h)$" /tmp/k8s.out) $(grep -c "^FAIL .* ($h):" /tmp/k8s.out) 0" >>"$share/results"
+		sed -n "s/^FAIL \([^ ]*\) ($h):.*/FAIL k8s $h \1/p" /tmp/k8s.out >>"$share/results"
+	done
+}
+
 for suite in $SUITES; do
 	case $suite in
+	k8s) run_k8s ;;
 	driver)
 		d=$(suite_dir driver "$w/integration/systemd/tests/driver.sh")
 		run_suite driver "$d" berth /usr/local/bin/berth

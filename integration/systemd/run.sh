@@ -43,6 +43,12 @@ mkdir -p "$share/integration/systemd"
 install -m 0755 "$bin" "$share/berth"
 cp "$repo/integration/run.sh" "$repo/integration/lib.sh" "$share/integration/"
 cp -r "$here/tests" "$here/engines" "$share/integration/systemd/"
+# The CRI suite (integration/k8s/run.sh calls this with its client and
+# pause program built, and BERTH_SYSTEMD_SUITES=k8s).
+mkdir -p "$share/integration/k8s"
+cp "$repo/integration/k8s/run.sh" "$repo/integration/k8s/oci-archive.py" "$share/integration/k8s/"
+[ -n "${BERTH_K8S_CLIENT:-}" ] && install -m 0755 "$BERTH_K8S_CLIENT" "$share/integration/k8s/client"
+[ -n "${BERTH_K8S_PAUSE:-}" ] && install -m 0755 "$BERTH_K8S_PAUSE" "$share/integration/k8s/pause"
 install -m 0755 "$here/guest.sh" "$share/run.sh"
 logdir=$repo/target/systemd
 mkdir -p "$logdir"

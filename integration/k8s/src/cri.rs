@@ -21,7 +21,8 @@ pub struct Cri {
     pub handler: String,
     /// The busybox image's reference.
     pub image: String,
-    /// Pods' cgroup parents go below this (cgroupfs driver).
+    /// Pods' cgroup parents go below this (cgroupfs driver), or
+    /// "systemd": pods get kubelet's slices (`SystemdCgroup = true`).
     pub cg_prefix: String,
     /// Host directories of the scenarios (logs, hostPath mounts).
     pub work: PathBuf,
@@ -89,7 +90,7 @@ impl Cri {
             log_directory: logs.to_string_lossy().into(),
             labels: HashMap::from([(LABEL.to_string(), "1".to_string())]),
             linux: Some(cri::LinuxPodSandboxConfig {
-                cgroup_parent: format!("{}/{uid}", self.cg_prefix),
+                cgroup_parent: self.pod_cgroup_parent(&uid),
                 security_context: Some(cri::LinuxSandboxSecurityContext {
                     namespace_options: Some(cri::NamespaceOption {
                         network: cri::NamespaceMode::Node as i32,
@@ -103,6 +104,48 @@ impl Cri {
             }),
             ..Default::default()
         }
+    }
+
+    fn systemd(&self) -> bool {
+        self.cg_prefix == "systemd"
+    }
+
+    /// A pod's cgroup parent as kubelet writes it: a path under the test
+    /// prefix, or with the systemd driver the pod's slice below
+    /// kubepods.slice (a '-' in the uid is '_' there, as kubelet escapes
+    /// it).
+    fn pod_cgroup_parent(&self, uid: &str) -> String {
+        if self.systemd() {
+            format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"))
+        } else {
+            format!("{}/{uid}", self.cg_prefix)
+        }
+    }
+
+    /// Container `id`'s cgroup directory below a hierarchy's root:
+    /// PARENT/ID, or with the systemd driver containerd's scope
+    /// `cri-containerd-ID.scope` in the pod's slice.
+    pub fn cgroup_dir(&self, pod_config: &cri::PodSandboxConfig, id: &str) -> String {
+        let parent = pod_config
+            .linux
+            .as_ref()
+            .map(|l| l.cgroup_parent.clone())
+            .unwrap_or_default();
+        if !self.systemd() {
+            return format!("{}/{id}", parent.trim_start_matches('/'));
+        }
+        // a-b-c.slice lives at a.slice/a-b.slice/a-b-c.slice.
+        let stem = parent.trim_end_matches(".slice");
+        let mut dirs = Vec::new();
+        let mut prefix = String::new();
+        for part in stem.split('-') {
+            if !prefix.is_empty() {
+                prefix.push('-');
+            }
+            prefix.push_str(part);
+            dirs.push(format!("{prefix}.slice"));
+        }
+        format!("{}/cri-containerd-{id}.scope", dirs.join("/"))
     }
 
     /// Put a pod (and later its containers) on a network namespace of its
@@ -357,12 +400,7 @@ impl Cri {
         controller: &str,
         file: &str,
     ) -> R<String> {
-        let parent = pod_config
-            .linux
-            .as_ref()
-            .map(|l| l.cgroup_parent.clone())
-            .unwrap_or_default();
-        let rel = format!("{}/{id}/{file}", parent.trim_start_matches('/'));
+        let rel = format!("{}/{file}", self.cgroup_dir(pod_config, id));
         let bases = [
             format!("/sys/fs/cgroup/{controller}"),
             "/sys/fs/cgroup".into(),

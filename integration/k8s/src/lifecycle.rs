@@ -30,18 +30,14 @@ fn leftovers(c: &Cri, pod_config: &cri::PodSandboxConfig, ids: &[&str]) -> Vec<S
         if c.state_root.join(id).exists() {
             left.push(format!("runtime state {}", c.state_root.join(id).display()));
         }
-        let parent = pod_config
-            .linux
-            .as_ref()
-            .map(|l| l.cgroup_parent.clone())
-            .unwrap_or_default();
+        let dir = c.cgroup_dir(pod_config, id);
         for h in std::fs::read_dir("/sys/fs/cgroup")
             .into_iter()
             .flatten()
             .flatten()
         {
             for base in [h.path(), "/sys/fs/cgroup".into()] {
-                let d = base.join(parent.trim_start_matches('/')).join(id);
+                let d = base.join(&dir);
                 if d.exists() {
                     left.push(format!("cgroup {}", d.display()));
                 }
