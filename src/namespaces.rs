@@ -265,26 +265,94 @@ pub fn userns_with(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Own
 /// Write the uid and gid maps of `pid`'s new user namespace through a
 /// verified procfs handle.
 pub fn write_id_maps(pid: i32, linux: Option<&Linux>) -> Result<()> {
-    use std::io::Write;
     let Some(linux) = linux else { return Ok(()) };
     let proc = pathrs::procfs::ProcfsHandle::new()
         .map_err(|e| Error::Other(format!("open procfs: {e}")))?;
-    for (file, maps, field) in [
-        ("uid_map", linux.uid_mappings(), "linux.uidMappings"),
-        ("gid_map", linux.gid_mappings(), "linux.gidMappings"),
-    ] {
+    // Without CAP_SETUID/CAP_SETGID (a rootless caller) the kernel takes
+    // only a map of the caller's own id, and a gid map only once
+    // setgroups is denied; wider maps go through the setuid helpers,
+    // which check /etc/subuid and /etc/subgid.
+    let privileged =
+        caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETUID).unwrap_or(false);
+    let own = [
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    ];
+    for (i, (file, maps, field, helper)) in [
+        (
+            "uid_map",
+            linux.uid_mappings(),
+            "linux.uidMappings",
+            "newuidmap",
+        ),
+        (
+            "gid_map",
+            linux.gid_mappings(),
+            "linux.gidMappings",
+            "newgidmap",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let Some(maps) = maps.as_ref().filter(|m| !m.is_empty()) else {
             continue;
         };
-        let mut f = proc
-            .open(
-                pathrs::procfs::ProcfsBase::ProcPid(pid as u32),
-                file,
-                pathrs::flags::OpenFlags::O_WRONLY,
-            )
-            .map_err(|e| Error::Other(format!("open /proc/{pid}/{file}: {e}")))?;
-        f.write_all(map_text(maps).as_bytes())
-            .map_err(|e| Error::sys(format!("config.json: {field}: write {file}"), e))?;
+        let own_only = maps.len() == 1 && maps[0].host_id() == own[i] && maps[0].size() == 1;
+        if privileged || own_only {
+            if !privileged && file == "gid_map" {
+                write_proc(&proc, pid, "setgroups", "deny", field)?;
+            }
+            write_proc(&proc, pid, file, &map_text(maps), field)?;
+        } else {
+            map_with_helper(helper, pid, maps, field)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_proc(
+    proc: &pathrs::procfs::ProcfsHandle,
+    pid: i32,
+    file: &str,
+    text: &str,
+    field: &str,
+) -> Result<()> {
+    use std::io::Write;
+    let mut f = proc
+        .open(
+            pathrs::procfs::ProcfsBase::ProcPid(pid as u32),
+            file,
+            pathrs::flags::OpenFlags::O_WRONLY,
+        )
+        .map_err(|e| Error::Other(format!("open /proc/{pid}/{file}: {e}")))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::sys(format!("config.json: {field}: write {file}"), e))
+}
+
+/// newuidmap/newgidmap PID (CONTAINER HOST SIZE)...: the map, if
+/// /etc/subuid or /etc/subgid gives this user those ids.
+fn map_with_helper(helper: &str, pid: i32, maps: &[LinuxIdMapping], field: &str) -> Result<()> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = cmd.output().map_err(|e| {
+        Error::InvalidConfig(format!(
+            "config.json: {field}: mapping more than your own id needs {helper} (Debian's uidmap package): {e}"
+        ))
+    })?;
+    if !out.status.success() {
+        return Err(Error::InvalidConfig(format!(
+            "config.json: {field}: {helper} refused the map (is the range yours in /etc/sub{}id?): {}",
+            if helper == "newuidmap" { "u" } else { "g" },
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(())
 }

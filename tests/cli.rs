@@ -305,9 +305,9 @@ fn exec_of_an_unknown_container_exits_255() {
 }
 
 #[test]
-fn rootless_true_is_refused() {
+fn rootless_takes_true_false_auto_only() {
     let o = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["--rootless", "true", "list"])
+        .args(["--rootless", "maybe", "list"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));

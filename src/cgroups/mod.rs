@@ -12,6 +12,7 @@ mod bpf;
 #[cfg(test)]
 mod bpf_interp;
 mod cpu;
+mod detached;
 mod device_filter;
 #[cfg(test)]
 mod device_filter_kernel_tests;
@@ -95,7 +96,8 @@ pub trait Manager {
     fn destroy(&self) -> Result<()>;
 }
 
-/// The manager for a placement on this host.
+/// The manager for a placement on this host (an empty one: no cgroup of
+/// its own, see detached.rs).
 pub fn manager(p: &Placement) -> Box<dyn Manager> {
     match &p.systemd {
         Some(unit) => Box::new(systemd::Systemd::new(
@@ -125,9 +127,36 @@ pub fn manager_for_create(
     })
 }
 
-/// The cgroupfs manager of a placement's directories.
+/// Whether this process may make the placement's directories: for each,
+/// the nearest one that exists is writable. A rootless caller without a
+/// delegated cgroup gets no cgroup of its own instead.
+pub fn writable(p: &Placement) -> bool {
+    use nix::unistd::{access, AccessFlags};
+    let dirs = p.unified.iter().chain(p.v1.iter().map(|(_, d)| d));
+    let mut any = false;
+    for d in dirs {
+        any = true;
+        let Some(existing) = d.ancestors().find(|a| a.exists()) else {
+            return false;
+        };
+        if access(existing, AccessFlags::W_OK).is_err() {
+            return false;
+        }
+    }
+    any
+}
+
+/// The first `linux.resources` field that asks for a limit.
+pub fn first_limit(r: &LinuxResources) -> Option<&'static str> {
+    detached::first_limit(r)
+}
+
+/// The cgroupfs manager of a placement's directories (none: no cgroup of
+/// its own, see detached.rs).
 fn fs_manager(p: &Placement) -> Box<dyn Manager> {
-    if p.v1.is_empty() {
+    if p.unified.is_none() && p.v1.is_empty() {
+        Box::new(detached::Detached)
+    } else if p.v1.is_empty() {
         Box::new(v2::V2 {
             dir: p.unified.clone(),
         })
@@ -151,6 +180,20 @@ pub fn check_path(path: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The cgroups this process runs in, one directory per hierarchy.
+pub fn own_placement(layout: &Layout) -> Placement {
+    let at = |mount: &Path, own: &Path| mount.join(own.strip_prefix("/").unwrap_or(own));
+    Placement {
+        unified: layout.unified.as_ref().map(|(m, own)| at(m, own)),
+        v1: layout
+            .v1
+            .iter()
+            .map(|h| (h.controllers.clone(), at(&h.mount, &h.own)))
+            .collect(),
+        systemd: None,
+    }
 }
 
 /// Compute where the container's cgroup goes, as runc's cgroupfs driver

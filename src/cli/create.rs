@@ -32,7 +32,7 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn options(&self, foreground: bool, systemd_cgroup: bool) -> CreateOptions {
+    pub fn options(&self, foreground: bool, g: &super::Globals) -> CreateOptions {
         CreateOptions {
             bundle: self.bundle.clone(),
             pid_file: self.pid_file.clone(),
@@ -42,13 +42,14 @@ impl Args {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
             foreground,
-            systemd_cgroup,
+            systemd_cgroup: g.systemd_cgroup,
+            rootless: g.rootless,
         }
     }
 }
 
-pub fn run(root: &Root, a: Args, systemd_cgroup: bool) -> Result<u8> {
+pub fn run(root: &Root, a: Args, g: &super::Globals) -> Result<u8> {
     super::prepare_to_enter(root, a.preserve_fds)?;
-    create(root, &a.id, &a.options(false, systemd_cgroup))?;
+    create(root, &a.id, &a.options(false, g))?;
     Ok(0)
 }

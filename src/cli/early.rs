@@ -29,7 +29,7 @@ pub fn reexec_before_parsing() {
 
 /// The last `--root DIR` or `--root=DIR`, else runc's default.
 fn state_root(args: &[OsString]) -> PathBuf {
-    let mut root = PathBuf::from(super::DEFAULT_ROOT);
+    let mut root = super::default_root();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let a = a.to_string_lossy();

@@ -63,8 +63,9 @@ pub struct Cli {
     /// commands follow what create recorded).
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
-    /// Rootless mode: true, false or auto (only false and auto, which means
-    /// false for root, are supported).
+    /// Rootless mode: true, false or auto (true for a caller that is not
+    /// root): without a cgroup the caller may make, the container gets
+    /// none.
     #[arg(long, default_value = "auto", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: String,
     #[command(subcommand)]
@@ -112,27 +113,45 @@ pub enum Command {
     Update(Box<update::Args>),
 }
 
-pub fn dispatch(cli: Cli) -> Result<u8> {
-    match cli.rootless.as_str() {
-        "false" | "auto" => {}
-        "true" => {
-            bail!("--rootless=true: rootless containers are not supported yet; run berth as root")
+/// The global flags `create` and `run` pass on.
+pub struct Globals {
+    pub systemd_cgroup: bool,
+    pub rootless: bool,
+}
+
+/// The state root without `--root`: runc's choice, $XDG_RUNTIME_DIR/berth
+/// for a caller that is not root (when the variable is set), else
+/// DEFAULT_ROOT.
+pub fn default_root() -> std::path::PathBuf {
+    if !nix::unistd::geteuid().is_root() {
+        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
+            return std::path::PathBuf::from(x).join("berth");
         }
-        other => bail!("--rootless: {other:?} is not one of true, false, auto"),
     }
+    std::path::PathBuf::from(DEFAULT_ROOT)
+}
+
+pub fn dispatch(cli: Cli) -> Result<u8> {
+    let rootless = match cli.rootless.as_str() {
+        "false" => false,
+        "true" => true,
+        // As runc: a caller that is not root has no other way.
+        "auto" => !nix::unistd::geteuid().is_root(),
+        other => bail!("--rootless: {other:?} is not one of true, false, auto"),
+    };
+    let globals = Globals {
+        systemd_cgroup: cli.systemd_cgroup,
+        rootless,
+    };
     let explicit_root = cli.root.is_some();
-    let root = berth::state::Root::new(
-        cli.root
-            .as_deref()
-            .unwrap_or(std::path::Path::new(DEFAULT_ROOT)),
-    );
+    let root = berth::state::Root::new(&cli.root.clone().unwrap_or_else(default_root));
     match cli.command {
-        Command::Create(a) => create::run(&root, a, cli.systemd_cgroup),
+        Command::Create(a) => create::run(&root, a, &globals),
         Command::Start(a) => start::run(&root, a),
         Command::State(a) => state::run(&root, a),
         Command::Kill(a) => kill::run(&root, a),
         Command::Delete(a) => delete::run(&root, a),
-        Command::Run(a) => run::run(&root, a, cli.systemd_cgroup),
+        Command::Run(a) => run::run(&root, a, &globals),
         Command::Exec(a) => exec::run(&root, a),
         Command::List(a) => list::run(&root, explicit_root, a),
         Command::Pause(a) => pause::run(&root, a),

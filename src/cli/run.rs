@@ -14,7 +14,7 @@ pub struct Args {
     pub keep: bool,
 }
 
-pub fn run(root: &Root, a: Args, systemd_cgroup: bool) -> Result<u8> {
+pub fn run(root: &Root, a: Args, g: &super::Globals) -> Result<u8> {
     super::prepare_to_enter(root, a.create.preserve_fds)?;
     let id = a.create.id.clone();
     let signals = if a.detach {
@@ -23,7 +23,7 @@ pub fn run(root: &Root, a: Args, systemd_cgroup: bool) -> Result<u8> {
         fg::become_subreaper();
         Some(fg::block_signals()?)
     };
-    let created = create(root, &id, &a.create.options(!a.detach, systemd_cgroup))?;
+    let created = create(root, &id, &a.create.options(!a.detach, g))?;
     if let Err(e) = start(root, &id) {
         let _ = delete(root, &id, true);
         return Err(e.into());

@@ -31,6 +31,10 @@ pub struct CreateOptions {
     pub foreground: bool,
     /// --systemd-cgroup: the cgroup is a systemd unit.
     pub systemd_cgroup: bool,
+    /// --rootless (true, or auto for a caller that is not root): without a
+    /// cgroup this caller may make, the container gets none (and may ask
+    /// for no limits).
+    pub rootless: bool,
 }
 
 pub struct Created {
@@ -99,6 +103,28 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
     } else {
         cgroups::place(&layout, cgroups_path, id)?
     };
+    let placement = if o.rootless && !o.systemd_cgroup && !cgroups::writable(&placement) {
+        let limit = linux
+            .and_then(|l| l.resources().as_ref())
+            .and_then(cgroups::first_limit);
+        if let Some(field) = limit {
+            return Err(Error::InvalidConfig(format!(
+                "config.json: linux.resources.{field}: this user may not make the container's cgroup \
+                 ({placement:?}): a rootless container gets limits only in a cgroup delegated to its user"
+            )));
+        }
+        crate::logging::debug("rootless: no cgroup of its own (none delegated to this user)");
+        cgroups::Placement::default()
+    } else {
+        placement
+    };
+    // What a `cgroup` mount shows: the container's cgroups, or without
+    // any of its own, the ones it runs in (the caller's).
+    let cgroup_view = if placement == cgroups::Placement::default() {
+        cgroups::own_placement(&layout)
+    } else {
+        placement.clone()
+    };
     let annotations = spec.annotations().clone().unwrap_or_default();
     let mgr = cgroups::manager_for_create(&placement, &annotations)?;
     // A cgroup that is there already and frozen would freeze the init in
@@ -135,7 +161,7 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
             bundle: &bundle.dir,
             rootfs: &rootfs,
             plan: &plan,
-            placement: &placement,
+            placement: &cgroup_view,
             no_pivot: o.no_pivot,
             no_new_keyring: o.no_new_keyring,
             preserve_fds: o.preserve_fds,

@@ -86,8 +86,19 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     l.plan.join_all()?;
     if l.plan.is_new(T::User) {
         namespaces::unshare(libc::CLONE_NEWUSER)?;
+        // A rootless runtime (same uid, no CAP_SYS_PTRACE) can open this
+        // process's uid_map and setgroups only while it is dumpable; no
+        // process of the container exists yet to take advantage.
+        let rootless = !nix::unistd::geteuid().is_root();
+        if rootless {
+            prctl(libc::PR_SET_DUMPABLE, 1);
+        }
         chan.send(&Msg::NeedIdMaps)?;
-        chan.expect(Msg::IdMapsDone, STEP_TIMEOUT)?;
+        let mapped = chan.expect(Msg::IdMapsDone, STEP_TIMEOUT);
+        if rootless {
+            prctl(libc::PR_SET_DUMPABLE, 0);
+        }
+        mapped?;
     }
     if l.plan.user_involved() {
         setup::become_root_in_userns()?;
