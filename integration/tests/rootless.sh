@@ -105,11 +105,15 @@ test_rootless_exec() {
   id=$(cid a)
   as_user "$BERTH" run -d --bundle "$B" "$id"
   assert_rc 0 "rootless run -d"
-  as_user "$BERTH" exec "$id" id -u
-  # What is missing: exec joins the container's pid namespace from the
-  # runtime's side, which needs the container's user namespace first.
-  [ "$RC" == 0 ] || skip "rootless exec is not done yet (joining the pid namespace needs the user namespace first): $ERR"
-  assert_eq "$OUT" 0 "exec's uid"
+  # The exec'd process joins the user namespace, then the pid namespace
+  # (from inside it), and is forked there.
+  as_user "$BERTH" exec "$id" sh -c 'id -u; [ "$(readlink /proc/self/ns/pid)" = "$(readlink /proc/1/ns/pid)" ] && echo same-pid'
+  assert_rc 0 "rootless exec"
+  assert_eq "$OUT" $'0\nsame-pid' "exec's uid and pid namespace"
+  as_user "$BERTH" exec "$id" sh -c 'exit 7'
+  assert_rc 7 "rootless exec's exit status"
+  as_user "$BERTH" delete --force "$id"
+  assert_rc 0 "rootless delete --force"
 }
 
 test_rootless_subuid_range() {

@@ -70,7 +70,14 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
     // instruction. (execve makes the program dumpable again.)
     // SAFETY: plain prctl.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    let for_children = ForChildren::enter(e.plan, e.linux)?;
+    let for_children = if joins_pid_in_child(e.plan) {
+        // The process is then berth's grandchild: reap it all the same.
+        // SAFETY: plain prctl.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        ForChildren::none()
+    } else {
+        ForChildren::enter(e.plan, e.linux)?
+    };
     let target = cgroup.clone_target();
     let (pid, placed) = match clone_into(0, target.as_ref().map(|f| f.as_fd())) {
         Ok(r) => r,
@@ -86,12 +93,25 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
     }
     let restored = for_children.restore();
     drop(child);
-    let res = restored.and_then(|()| drive(e, &parent, pid));
+    let mut process = pid;
+    let res = restored.and_then(|()| drive(e, &parent, pid, &mut process));
     if res.is_err() {
+        let _ = kill(Pid::from_raw(process), Signal::SIGKILL);
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
     }
     res
+}
+
+/// A rootless runtime may join the container's pid (and time) namespace
+/// only from inside the container's user namespace: the child joins them
+/// after the user namespace and forks the process into them, instead of
+/// the runtime joining them for its children.
+pub(crate) fn joins_pid_in_child(plan: &crate::namespaces::Plan) -> bool {
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    !nix::unistd::geteuid().is_root()
+        && plan.joined(T::User).is_some()
+        && (plan.joined(T::Pid).is_some() || plan.joined(T::Time).is_some())
 }
 
 /// A pid namespace whose init has died takes no new process (ENOMEM).
@@ -106,18 +126,23 @@ fn clone_error(e: Error) -> Error {
     }
 }
 
-fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
+fn drive(e: &Enter, chan: &Channel, first: i32, child: &mut i32) -> Result<Entered> {
     if let Some(adj) = e.process.oom_score_adj() {
-        super::setup::write_oom_score_adj(child, adj)?;
+        super::setup::write_oom_score_adj(*child, adj)?;
     }
     if let Some(g) = e.rdt {
-        crate::resctrl::join(g, child)?;
+        crate::resctrl::join(g, *child)?;
     }
     chan.send(&Msg::Go)?;
     let mut pty = None;
     let mut ready = false;
     loop {
         match chan.recv(STEP_TIMEOUT)? {
+            Some((Msg::Forked { pid }, _)) => {
+                // The child that joined the namespaces exits at once.
+                let _ = waitpid(Pid::from_raw(first), None);
+                *child = pid;
+            }
             Some((Msg::Pty, fd)) => pty = fd,
             Some((Msg::Warn { msg }, _)) => crate::logging::warn(&msg),
             Some((Msg::Ready, _)) => ready = true,
@@ -127,7 +152,7 @@ fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
                         "the exec process has a seccomp listener but no listenerPath is set".into(),
                     ));
                 };
-                agent.deliver(child, "running", &listener)?;
+                agent.deliver(*child, "running", &listener)?;
                 chan.send(&Msg::ListenerDelivered)?;
             }
             Some((Msg::Error { msg }, _)) => return Err(Error::Other(msg)),
@@ -140,7 +165,7 @@ fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
             // succeeded (an error is always sent before the child exits).
             None if ready => break,
             None => {
-                let status = waitpid(Pid::from_raw(child), None)
+                let status = waitpid(Pid::from_raw(first), None)
                     .map(|s| format!("{s:?}"))
                     .unwrap_or_else(|e| e.to_string());
                 return Err(Error::Other(format!(
@@ -154,5 +179,5 @@ fn drive(e: &Enter, chan: &Channel, child: i32) -> Result<Entered> {
             "the exec process did not send the pty master".into(),
         ));
     }
-    Ok(Entered { pid: child, pty })
+    Ok(Entered { pid: *child, pty })
 }

@@ -53,7 +53,13 @@ fn steps(e: &Enter, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resul
     cgroup.join_self(placed)?;
     chan.expect(Msg::Go, STEP_TIMEOUT)?;
 
+    // Decided as the runtime decided it, before the user namespace
+    // changes what this process's ids look like.
+    let pid_ns_here = super::enter::joins_pid_in_child(e.plan);
     e.plan.join_all()?;
+    if pid_ns_here {
+        fork_into_pid_ns(e, chan)?;
+    }
     if e.plan.user_involved() {
         setup::become_root_in_userns()?;
     }
@@ -100,4 +106,29 @@ fn enter_root(e: &Enter) -> Result<()> {
     }
     nix::unistd::chroot(".").map_err(|err| Error::sys("chroot into the container's root", err))?;
     std::env::set_current_dir("/").map_err(|err| Error::sys("chdir / in the container", err))
+}
+
+/// Rootless: join the container's pid (and time) namespace now that its
+/// user namespace is ours, and go on in a forked child, which is born in
+/// them; this process reports the child's pid and exits.
+fn fork_into_pid_ns(e: &Enter, chan: &Channel) -> Result<()> {
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    for t in [T::Pid, T::Time] {
+        if let Some(fd) = e.plan.joined(t) {
+            crate::namespaces::setns(fd, t)?;
+        }
+    }
+    // SAFETY: single-threaded; the child only goes on with these steps.
+    match unsafe { libc::fork() } {
+        -1 => Err(Error::sys(
+            "fork into the container's pid namespace",
+            std::io::Error::last_os_error(),
+        )),
+        0 => Ok(()),
+        pid => {
+            let sent = chan.send(&Msg::Forked { pid });
+            // SAFETY: _exit without running anything of the parent's.
+            unsafe { libc::_exit(i32::from(sent.is_err())) }
+        }
+    }
 }

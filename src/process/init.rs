@@ -85,11 +85,13 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     })?;
     l.plan.join_all()?;
     if l.plan.is_new(T::User) {
+        // (Asked before the unshare: in the new namespace every id is
+        // unmapped until the maps are written.)
+        let rootless = !nix::unistd::geteuid().is_root();
         namespaces::unshare(libc::CLONE_NEWUSER)?;
         // A rootless runtime (same uid, no CAP_SYS_PTRACE) can open this
         // process's uid_map and setgroups only while it is dumpable; no
         // process of the container exists yet to take advantage.
-        let rootless = !nix::unistd::geteuid().is_root();
         if rootless {
             prctl(libc::PR_SET_DUMPABLE, 1);
         }

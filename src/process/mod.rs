@@ -161,6 +161,12 @@ pub(crate) struct ForChildren {
 }
 
 impl ForChildren {
+    /// Nothing to join here (the child does it: see
+    /// enter::joins_pid_in_child).
+    pub(crate) fn none() -> ForChildren {
+        ForChildren { saved: Vec::new() }
+    }
+
     pub(crate) fn enter(plan: &Plan, linux: Option<&Linux>) -> Result<ForChildren> {
         let mut saved = Vec::new();
         let mut save = |t: T, file: &str| -> Result<()> {
