@@ -139,11 +139,7 @@ pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
         }
     }
     let delta = &delta;
-    let Some(delta_map) = delta.as_object() else {
-        return Err(Error::InvalidConfig(
-            "update: resources must be a JSON object (linux.resources)".into(),
-        ));
-    };
+    let delta_map = delta.as_object().cloned().unwrap_or_default();
     let mut merged = old;
     merge(&mut merged, delta);
     // Write whole categories from the merged config: a v2 swap limit is

@@ -59,7 +59,7 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     // Go comes once the runtime has put the init in its cgroup from
     // outside, where that is its way (the systemd driver's unit).
-    chan.expect(Msg::Go, STEP_TIMEOUT)?;
+    chan.expect(Msg::Go, super::GO_TIMEOUT)?;
     // Into the cgroup first, by itself (cheap on v1, see join_self), while
     // still single-threaded and in the runtime's user and cgroup
     // namespaces: before any join, unshare or fork.

@@ -33,6 +33,9 @@ use channel::{Channel, Msg};
 
 /// How long any one set-up step may take before create gives up.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the init waits for Go: the runtime may first make its
+/// systemd unit (a few D-Bus calls, and systemd's job: 30 s at most).
+pub const GO_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Everything the init needs, fixed before the clone.
 pub struct Launch<'a> {

@@ -234,6 +234,12 @@ test_sd_slice_unit() {
   must_create "$B" "$id"
   assert_eq "$(prop "$s" ActiveState)" active "the slice"
   assert_contains "$(cat "$(sd_dir "/system.slice/$s" pids)/cgroup.procs")" "$(state_field "$id" pid)" "the slice's cgroup.procs"
+  # A slice that is there already is not taken over: a second container
+  # asking for it fails, and the first one lives on.
+  bcmd create --bundle "$B" "$(cid b)"
+  assert_rc 1 "create of a second container in the same slice"
+  assert_eq "$(state_field "$id" status)" created "the first container"
+  assert_eq "$(prop "$s" ActiveState)" active "the slice"
   bcmd delete --force "$id"
   assert_rc 0 "delete --force"
   assert_no_unit "$s"

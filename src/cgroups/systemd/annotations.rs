@@ -40,6 +40,13 @@ fn property(name: &str, text: &str) -> std::result::Result<Property, String> {
             "{name:?} is not a unit property name (a capital letter, then letters and digits)"
         ));
     }
+    // Where the unit goes and what it holds are berth's: the directories
+    // it makes and joins follow from them.
+    if ["Slice", "Wants", "PIDs", "Delegate"].contains(&name) {
+        return Err(format!(
+            "{name} is set by berth (from linux.cgroupsPath and the container), not by annotation"
+        ));
+    }
     let value = parse(text.trim(), name)?;
     // NAMESec (seconds) is systemd's NAMEUSec (microseconds).
     if let Some(stem) = name.strip_suffix("Sec") {
@@ -191,7 +198,7 @@ mod tests {
             ("RuntimeMaxUSec".into(), Value::U64(5_000_000))
         );
         assert_eq!(
-            one("Wants", "['a.service', \"b.service\"]").unwrap()[0].1,
+            one("After", "['a.service', \"b.service\"]").unwrap()[0].1,
             Value::Strs(vec!["a.service".into(), "b.service".into()])
         );
     }
@@ -218,6 +225,8 @@ mod tests {
             ("X", "'unterminated"),
             ("X", "uint64 -1"),
             ("X", "@q 1"),
+            ("Slice", "'other.slice'"),
+            ("PIDs", "[]"),
         ] {
             let e = one(k, v).unwrap_err().to_string();
             assert!(e.contains(&format!("{PREFIX}{k}")), "{k}={v}: {e}");

@@ -51,10 +51,17 @@ type CallResult<T> = std::result::Result<T, BusError>;
 pub struct Bus {
     sock: UnixStream,
     serial: u32,
+    /// systemd's unique name on the bus: only its JobRemoved counts (any
+    /// local user may send a signal to this connection).
+    systemd: Option<String>,
     /// (job path, result) of JobRemoved signals read while waiting for
-    /// something else.
+    /// something else; at most MAX_REMOVED, oldest dropped.
     removed: Vec<(String, String)>,
 }
+
+/// JobRemoved signals kept while waiting (systemd sends one per job of
+/// any client that subscribed: a busy host sends many).
+const MAX_REMOVED: usize = 256;
 
 impl Bus {
     /// Connect to the system bus, authenticate as this uid, and ask for
@@ -71,6 +78,7 @@ impl Bus {
         let mut bus = Bus {
             sock,
             serial: 0,
+            systemd: None,
             removed: Vec::new(),
         };
         bus.authenticate()
@@ -98,8 +106,12 @@ impl Bus {
             &match_rule,
         )
         .map_err(err)?;
-        bus.manager("Subscribe", "", &Writer::default())
+        // The reply comes from systemd itself: its sender is systemd's
+        // unique name, the only one whose signals count.
+        let reply = bus
+            .manager("Subscribe", "", &Writer::default())
             .map_err(err)?;
+        bus.systemd = reply.sender;
         Ok(bus)
     }
 
@@ -253,6 +265,8 @@ impl Bus {
         if m.kind != wire::SIGNAL
             || m.member.as_deref() != Some("JobRemoved")
             || m.signature != "uoss"
+            || m.sender.is_none()
+            || m.sender != self.systemd
         {
             return;
         }
@@ -264,6 +278,9 @@ impl Bus {
             Some((job, r.str()?))
         })();
         if let Some(jr) = parsed {
+            if self.removed.len() >= MAX_REMOVED {
+                self.removed.remove(0);
+            }
             self.removed.push(jr);
         }
     }

@@ -103,15 +103,21 @@ impl Systemd {
         if slot.is_none() {
             *slot = Some(bus::Bus::system()?);
         }
-        f(slot.as_mut().expect("connected above"))
+        // After a failure the connection goes: a reply read half-way
+        // would leave the stream out of step for the next call.
+        let r = f(slot.as_mut().expect("connected above"));
+        if r.is_err() {
+            *slot = None;
+        }
+        r
     }
 
     fn is_slice(&self) -> bool {
         self.unit.unit.ends_with(".slice")
     }
 
-    /// The unit's properties at start: what it is, where it goes, and the
-    /// resources; then the annotations, which systemd lets override.
+    /// The unit's properties at start: what it is, where it goes, the
+    /// annotations, and the resources.
     fn start_properties(&self, pid: i32, r: Option<&LinuxResources>) -> Result<Vec<Property>> {
         let mut p = vec![prop(
             "Description",
@@ -128,10 +134,12 @@ impl Systemd {
         }
         p.push(prop("DefaultDependencies", Value::Bool(false)));
         p.extend(props::accounting(self.v2));
+        // The annotations, then the resources: where both name a property
+        // the resources win, as the cgroup files will say.
+        p.extend(self.extra.iter().cloned());
         if let Some(r) = r {
             p.extend(props::resources(r, self.v2)?);
         }
-        p.extend(self.extra.iter().cloned());
         Ok(p)
     }
 
@@ -140,11 +148,10 @@ impl Systemd {
         self.with_bus(|b| {
             let job = match b.start_transient_unit(name, props) {
                 Ok(job) => job,
-                // kubelet makes sure a pod's slice exists this way: one
-                // that is there already is what was asked for.
-                Err(e) if e.is(bus::UNIT_EXISTS) && self.is_slice() => return Ok(()),
                 // Maybe a failed leftover of an earlier container: reset
-                // it, so that systemd forgets it, and try once more.
+                // it, so that systemd forgets it, and try once more. A
+                // unit that is still there is someone else's (a slice
+                // too: adopting one would make delete kill all in it).
                 Err(e) if e.is(bus::UNIT_EXISTS) => {
                     let _ = b.reset_failed_unit(name);
                     b.start_transient_unit(name, props).map_err(|e| {
@@ -159,9 +166,11 @@ impl Systemd {
                 }
                 Err(e) => return Err(e.into_error(&format!("start systemd unit {name}"))),
             };
+            // The unit is this container's from here on: whatever fails
+            // next, undo stops and resets it.
+            self.owned.set(true);
             let result = b.wait_job(&job, JOB_TIMEOUT)?;
             if result != "done" {
-                let _ = b.reset_failed_unit(name);
                 return Err(Error::Other(format!(
                     "systemd could not start unit {name}: the job ended {result:?}"
                 )));
@@ -223,19 +232,24 @@ impl Manager for Systemd {
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<()> {
-        if !self.started_here.get() {
-            // `update`: systemd first, so that it does not later put back
-            // what the files below are about to say.
-            let props = props::resources(r, self.v2)?;
-            if !props.is_empty() {
-                let name = &self.unit.unit;
-                self.with_bus(|b| {
-                    b.set_unit_properties(name, &props).map_err(|e| {
-                        e.into_error(&format!("set properties of systemd unit {name}"))
-                    })
-                })?;
-            }
+        // At create the unit got the resources with its other properties.
+        if self.started_here.get() {
+            return self.fs.apply(r);
         }
+        // `update`: berth's own checks (and writes) first, so that
+        // nothing reaches systemd that berth refuses; then the unit's
+        // properties, so that systemd does not later put back old values;
+        // then the files again, since systemd rounds some (the quota).
+        self.fs.apply(r)?;
+        let props = props::resources(r, self.v2)?;
+        if props.is_empty() {
+            return Ok(());
+        }
+        let name = &self.unit.unit;
+        self.with_bus(|b| {
+            b.set_unit_properties(name, &props)
+                .map_err(|e| e.into_error(&format!("set properties of systemd unit {name}")))
+        })?;
         self.fs.apply(r)
     }
 
@@ -267,7 +281,7 @@ impl Manager for Systemd {
         // and wait up to 90 s), remove the sub-cgroups the container made,
         // then stop the unit so that nothing of it is left.
         let fs = self.fs.destroy();
-        self.stop()?;
-        fs
+        let stopped = self.stop();
+        fs.and(stopped)
     }
 }

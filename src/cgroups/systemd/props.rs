@@ -138,10 +138,10 @@ fn cpu_quota(quota: Option<i64>, period: Option<u64>) -> Vec<Property> {
     match quota {
         Some(q) if q > 0 => {
             let p = period.unwrap_or(100_000);
-            let mut per_sec = (q as u64).saturating_mul(1_000_000) / p;
-            if per_sec % 10_000 != 0 {
-                per_sec = (per_sec / 10_000 + 1) * 10_000;
-            }
+            let per_sec = (q as u64).saturating_mul(1_000_000) / p;
+            // Up to the next 10 ms, saturating (an absurd quota is the
+            // cgroup files' to refuse).
+            let per_sec = per_sec.div_ceil(10_000).saturating_mul(10_000);
             out.push(prop("CPUQuotaPerSecUSec", Value::U64(per_sec)));
         }
         Some(-1) => out.push(prop("CPUQuotaPerSecUSec", Value::U64(INFINITY))),
@@ -285,6 +285,8 @@ mod tests {
         let p = cpu_quota(Some(1234), None);
         assert_eq!(p, vec![prop("CPUQuotaPerSecUSec", Value::U64(20_000))]);
         assert!(cpu_quota(None, None).is_empty());
+        let p = cpu_quota(Some(i64::MAX), Some(1));
+        assert_eq!(p[1], prop("CPUQuotaPerSecUSec", Value::U64(u64::MAX)));
     }
 
     #[test]

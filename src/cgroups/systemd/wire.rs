@@ -17,6 +17,7 @@ const MEMBER: u8 = 3;
 const ERROR_NAME: u8 = 4;
 const REPLY_SERIAL: u8 = 5;
 const DESTINATION: u8 = 6;
+const SENDER: u8 = 7;
 const SIGNATURE: u8 = 8;
 
 /// A body being written; offsets count from the start of the message,
@@ -159,6 +160,8 @@ pub struct Message {
     pub reply_serial: Option<u32>,
     pub member: Option<String>,
     pub error_name: Option<String>,
+    /// The sending connection's unique name (set by the bus daemon).
+    pub sender: Option<String>,
     pub signature: String,
     pub body: Vec<u8>,
     little: bool,
@@ -211,6 +214,7 @@ pub fn parse(msg: &[u8]) -> Option<Message> {
             (REPLY_SERIAL, "u") => m.reply_serial = Some(r.u32()?),
             (MEMBER, "s") => m.member = Some(r.str()?),
             (ERROR_NAME, "s") => m.error_name = Some(r.str()?),
+            (SENDER, "s") => m.sender = Some(r.str()?),
             (SIGNATURE, "g") => m.signature = r.sig()?,
             (_, "s" | "o") => {
                 r.str()?;
@@ -218,10 +222,13 @@ pub fn parse(msg: &[u8]) -> Option<Message> {
             (_, "g") => {
                 r.sig()?;
             }
-            (_, "u") => {
+            (_, "u" | "i" | "b" | "h") => {
                 r.u32()?;
             }
-            _ => return None,
+            // A field of a type berth never reads: the rest of the fields
+            // cannot be found past it, but the message stays readable
+            // (the spec says unknown fields are ignored).
+            _ => break,
         }
     }
     r.pos = end;
