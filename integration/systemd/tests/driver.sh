@@ -102,6 +102,9 @@ test_sd_default_path_and_exit_status() {
 test_sd_update_sets_properties_and_files() {
   sd_bundle a sleep 1000
   cfg "$B" 'c["linux"]["resources"] = {"memory": {"limit": 67108864}, "pids": {"limit": 42}}'
+  # A unified file systemd also writes (memory.high): it must survive
+  # systemd applying the unit's memory settings at the update.
+  pure_v2 && cfg "$B" 'c["linux"]["resources"]["unified"] = {"memory.high": "50331648"}'
   local id u
   id=$(cid a)
   u=$(sd_unit a)
@@ -115,6 +118,8 @@ test_sd_update_sets_properties_and_files() {
     assert_eq "$(prop "$u" CPUQuotaPerSecUSec)" 200ms "CPUQuotaPerSecUSec after update"
     assert_eq "$(cat "/sys/fs/cgroup/system.slice/$u/memory.max")" 33554432 "memory.max"
     assert_eq "$(cat "/sys/fs/cgroup/system.slice/$u/cpu.max")" "20000 100000" "cpu.max"
+    assert_eq "$(cat "/sys/fs/cgroup/system.slice/$u/memory.high")" 50331648 "memory.high (unified) after update"
+    assert_eq "$(prop "$u" MemoryHigh)" 50331648 "MemoryHigh"
   else
     assert_eq "$(cat "$(sd_dir "/system.slice/$u" memory)/memory.limit_in_bytes")" 33554432 "memory.limit_in_bytes"
   fi

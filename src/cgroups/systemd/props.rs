@@ -115,6 +115,54 @@ pub fn resources(r: &LinuxResources, v2: bool) -> Result<Vec<Property>> {
     if let Some(rules) = r.devices() {
         out.extend(devices(&device_rules::with_defaults(rules)?));
     }
+    if v2 {
+        if let Some(u) = r.unified() {
+            out.extend(unified(u)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `linux.resources.unified` files systemd also writes, as the properties
+/// that write them: without these, systemd would put its own values back
+/// into those files whenever it applies the unit's memory, cpu or pids
+/// settings (an update, a reload). Other files are written as they are.
+fn unified(u: &std::collections::HashMap<String, String>) -> Result<Vec<Property>> {
+    let bytes = |file: &str, v: &str| -> Result<Value> {
+        if v.trim() == "max" {
+            return Ok(Value::U64(INFINITY));
+        }
+        v.trim().parse::<u64>().map(Value::U64).map_err(|_| {
+            crate::error::Error::InvalidConfig(format!(
+                "linux.resources.unified.{file}: {v:?} is not a number or \"max\""
+            ))
+        })
+    };
+    let mut keys: Vec<&String> = u.keys().collect();
+    keys.sort();
+    let mut out = Vec::new();
+    for file in keys {
+        let v = &u[file];
+        let name = match file.as_str() {
+            "memory.min" => "MemoryMin",
+            "memory.low" => "MemoryLow",
+            "memory.high" => "MemoryHigh",
+            "memory.max" => "MemoryMax",
+            "memory.swap.max" => "MemorySwapMax",
+            "pids.max" => "TasksMax",
+            "cpu.weight" => "CPUWeight",
+            "cpuset.cpus" => {
+                out.push(prop("AllowedCPUs", Value::Bytes(bitmask(v)?)));
+                continue;
+            }
+            "cpuset.mems" => {
+                out.push(prop("AllowedMemoryNodes", Value::Bytes(bitmask(v)?)));
+                continue;
+            }
+            _ => continue,
+        };
+        out.push(prop(name, bytes(file, v)?));
+    }
     Ok(out)
 }
 
@@ -316,6 +364,30 @@ mod tests {
             device_nodes(&r(Kind::Block, None, None), pd),
             vec!["block-*"]
         );
+    }
+
+    #[test]
+    fn unified_files_systemd_writes_become_properties() {
+        let u = std::collections::HashMap::from([
+            ("memory.high".to_string(), "max".to_string()),
+            ("memory.min".to_string(), "1048576".to_string()),
+            ("cpuset.cpus".to_string(), "1".to_string()),
+            ("io.max".to_string(), "8:0 rbps=1".to_string()),
+        ]);
+        let p = unified(&u).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                prop("AllowedCPUs", Value::Bytes(vec![2])),
+                prop("MemoryHigh", Value::U64(u64::MAX)),
+                prop("MemoryMin", Value::U64(1_048_576)),
+            ]
+        );
+        let bad = std::collections::HashMap::from([("pids.max".to_string(), "lots".to_string())]);
+        assert!(unified(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("unified.pids.max"));
     }
 
     #[test]
