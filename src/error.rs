@@ -47,6 +47,14 @@ impl Error {
             cause: source.into(),
         }
     }
+
+    /// The errno of a failed system call, where this is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Sys { cause, .. } => cause.raw_os_error(),
+            _ => None,
+        }
+    }
 }
 
 impl From<nix::Error> for Error {

@@ -23,6 +23,7 @@ pub mod spec;
 pub mod state;
 pub mod template;
 pub mod tty;
+pub mod userns;
 
 /// The runtime-spec version berth implements and reports.
 pub const OCI_VERSION: &str = "1.3.0";

@@ -157,3 +157,42 @@ test_rootless_errors_leave_nothing() {
   assert_eq "$(ls -A "$RL_ROOT" 2>&1)" "" "the user's state root"
   assert_nothing_left "$id" a
 }
+
+test_rootless_sysfs_without_a_network_namespace() {
+  rl_user
+  # A sysfs mount in a user namespace that does not own the network
+  # namespace is refused by the kernel: the host's /sys is bound, read-only.
+  rl_bundle a sh -c 'grep " /sys " /proc/self/mounts; [ -d /sys/kernel ] && echo has-kernel; touch /sys/x 2>/dev/null || echo ro'
+  cfg "$B" 'c["mounts"] = [m if m["destination"] != "/sys" else {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev"]} for m in c["mounts"]]' \
+    'assert not any(n["type"] == "network" for n in c["linux"]["namespaces"])'
+  as_user "$BERTH" run --bundle "$B" "$(cid a)"
+  assert_rc 0 "sysfs without a network namespace"
+  assert_match "$OUT" "^sysfs /sys sysfs ro," "the bound /sys"
+  assert_contains "$OUT" "has-kernel" "the host's /sys"
+  assert_contains "$OUT" $'\nro' "read-only"
+}
+
+test_rootless_berth_inside_a_user_namespace() {
+  rl_user
+  command -v unshare >/dev/null || skip "unshare missing"
+  # As rootless Podman calls it: berth is root of a user namespace the
+  # user made, and the config asks for no user namespace of its own.
+  rl_bundle a sh -c 'id -u; cat /proc/self/uid_map; grep -c " /dev/null " /proc/self/mountinfo; head -c 4 /dev/zero | wc -c'
+  cfg "$B" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]' \
+    'del c["linux"]["uidMappings"], c["linux"]["gidMappings"]'
+  as_user unshare --user --map-root-user "$BERTH" run --bundle "$B" "$(cid a)"
+  assert_rc 0 "berth in a user namespace"
+  # uid 0 is the user; /dev/null is the host's node, bound (mknod is
+  # refused there); no cgroup of its own; the user's state root.
+  assert_match "$OUT" "^0
+ +0 +$RL_UID +1
+1
+4$" "uid, map, bound device, a read"
+  assert_eq "$(ls -A "$RL_ROOT" 2>&1)" "" "the user's state root after run"
+  # A limit needs a cgroup the namespace's root may make: none here.
+  cfg "$B" 'c["linux"]["resources"] = {"pids": {"limit": 10}}'
+  as_user unshare --user --map-root-user "$BERTH" run --bundle "$B" "$(cid a)"
+  assert_rc 1 "a limit in a user namespace without delegation"
+  assert_contains "$ERR" "linux.resources.pids" "error"
+  assert_nothing_left "$(cid a)" a
+}

@@ -56,6 +56,12 @@ pub struct Placement {
     /// The systemd unit that owns these directories (`--systemd-cgroup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd: Option<systemd::Unit>,
+    /// A rootless container's own cgroup (delegated to its user, or its
+    /// user's systemd unit). Its device rules are not applied there: an
+    /// unprivileged user cannot load the eBPF filter, and the user
+    /// namespace already keeps the container to the user's own devices.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rootless: bool,
 }
 
 pub trait Manager {
@@ -127,10 +133,52 @@ pub fn manager_for_create(
     })
 }
 
+/// How `create` was told to make the cgroup.
+pub struct Driver {
+    /// --systemd-cgroup: a transient unit.
+    pub systemd: bool,
+    /// --rootless (given, or decided): the caller is an ordinary user, or
+    /// root of a user namespace of its own.
+    pub rootless: bool,
+}
+
+/// Where a new container's cgroup goes. A rootless container's is its
+/// user's: a unit of the user's systemd, or a cgroupfs directory the user
+/// may make (one delegated to them); without either it gets none of its
+/// own, as runc, and a config that asks for a limit fails naming it.
+pub fn place_container(
+    layout: &Layout,
+    cgroups_path: Option<&Path>,
+    id: &str,
+    driver: &Driver,
+    resources: Option<&LinuxResources>,
+) -> Result<Placement> {
+    if driver.systemd {
+        let path = cgroups_path.map(|p| p.to_string_lossy());
+        return systemd::place(layout, path.as_deref(), id, driver.rootless);
+    }
+    let mut placement = place(layout, cgroups_path, id)?;
+    if !driver.rootless {
+        return Ok(placement);
+    }
+    if writable(&placement) {
+        placement.rootless = true;
+        return Ok(placement);
+    }
+    if let Some(field) = resources.and_then(detached::first_limit) {
+        return Err(Error::InvalidConfig(format!(
+            "config.json: linux.resources.{field}: this user may not make the container's cgroup \
+             ({placement:?}): a rootless container gets limits only in a cgroup delegated to its user \
+             (or from its user's systemd, with --systemd-cgroup)"
+        )));
+    }
+    crate::logging::debug("rootless: no cgroup of its own (none delegated to this user)");
+    Ok(Placement::default())
+}
+
 /// Whether this process may make the placement's directories: for each,
-/// the nearest one that exists is writable. A rootless caller without a
-/// delegated cgroup gets no cgroup of its own instead.
-pub fn writable(p: &Placement) -> bool {
+/// the nearest one that exists is writable.
+fn writable(p: &Placement) -> bool {
     use nix::unistd::{access, AccessFlags};
     let dirs = p.unified.iter().chain(p.v1.iter().map(|(_, d)| d));
     let mut any = false;
@@ -146,11 +194,6 @@ pub fn writable(p: &Placement) -> bool {
     any
 }
 
-/// The first `linux.resources` field that asks for a limit.
-pub fn first_limit(r: &LinuxResources) -> Option<&'static str> {
-    detached::first_limit(r)
-}
-
 /// The cgroupfs manager of a placement's directories (none: no cgroup of
 /// its own, see detached.rs).
 fn fs_manager(p: &Placement) -> Box<dyn Manager> {
@@ -159,11 +202,13 @@ fn fs_manager(p: &Placement) -> Box<dyn Manager> {
     } else if p.v1.is_empty() {
         Box::new(v2::V2 {
             dir: p.unified.clone(),
+            device_rules: !p.rootless,
         })
     } else {
         Box::new(v1::V1 {
             dirs: p.v1.clone(),
             unified: p.unified.clone(),
+            device_rules: !p.rootless,
         })
     }
 }
@@ -193,6 +238,7 @@ pub fn own_placement(layout: &Layout) -> Placement {
             .map(|h| (h.controllers.clone(), at(&h.mount, &h.own)))
             .collect(),
         systemd: None,
+        rootless: false,
     }
 }
 
@@ -229,6 +275,7 @@ pub fn place(layout: &Layout, cgroups_path: Option<&Path>, id: &str) -> Result<P
             .map(|h| (h.controllers.clone(), under(&h.mount, &h.own)))
             .collect(),
         systemd: None,
+        rootless: false,
     })
 }
 

@@ -14,6 +14,8 @@ use crate::error::Result;
 pub struct V1 {
     pub dirs: Vec<(String, PathBuf)>,
     pub unified: Option<PathBuf>,
+    /// Apply linux.resources.devices (see Placement::rootless).
+    pub device_rules: bool,
 }
 
 impl V1 {
@@ -143,7 +145,7 @@ impl Manager for V1 {
         let locate = |file: &str| self.locate(file, hugetlb_on_v2);
         let settings = resources::v1(r, &PathProbe(&locate), hugetlb_on_v2)?;
         write_settings(&settings, &locate)?;
-        if let Some(rules) = r.devices() {
+        if let Some(rules) = r.devices().as_ref().filter(|_| self.device_rules) {
             let Some(dir) = self.dir_of("devices") else {
                 return Err(crate::error::Error::InvalidConfig(
                     "config.json: linux.resources.devices: no devices cgroup hierarchy on this host"

@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 
 pub struct V2 {
     pub dir: Option<PathBuf>,
+    /// Apply linux.resources.devices (not in a rootless user's cgroup:
+    /// see Placement::rootless).
+    pub device_rules: bool,
 }
 
 impl V2 {
@@ -58,7 +61,7 @@ impl Manager for V2 {
         let locate = |file: &str| Some(dir.join(file));
         let settings = resources::v2(r, &PathProbe(&locate))?;
         write_settings(&settings, &locate)?;
-        if let Some(rules) = r.devices() {
+        if let Some(rules) = r.devices().as_ref().filter(|_| self.device_rules) {
             super::device_filter::apply(dir, rules)?;
         }
         Ok(())

@@ -121,9 +121,15 @@ pub struct Globals {
 
 /// The state root without `--root`: runc's choice, $XDG_RUNTIME_DIR/berth
 /// for a caller that is not root (when the variable is set), else
-/// DEFAULT_ROOT.
+/// DEFAULT_ROOT. Root of a user namespace counts as not root unless $USER
+/// says root (rootless Podman's runtime calls keep the user's $USER).
 pub fn default_root() -> std::path::PathBuf {
-    if !nix::unistd::geteuid().is_root() {
+    let honour_xdg = if !nix::unistd::geteuid().is_root() {
+        true
+    } else {
+        berth::userns::running_in() && std::env::var("USER").map_or(true, |u| u != "root")
+    };
+    if honour_xdg {
         if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
             return std::path::PathBuf::from(x).join("berth");
         }
@@ -131,12 +137,27 @@ pub fn default_root() -> std::path::PathBuf {
     std::path::PathBuf::from(DEFAULT_ROOT)
 }
 
+/// `--rootless auto`, as runc decides it: a caller that is not root has
+/// no other way; the host's root is not rootless; root of a user
+/// namespace (rootless Podman) is, except that with --systemd-cgroup and
+/// no user bus to reach it talks to the system's systemd as root.
+fn rootless_auto(systemd_cgroup: bool) -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        true
+    } else if !berth::userns::running_in() {
+        false
+    } else if systemd_cgroup {
+        berth::cgroups::systemd::user_bus_path().is_some()
+    } else {
+        true
+    }
+}
+
 pub fn dispatch(cli: Cli) -> Result<u8> {
     let rootless = match cli.rootless.as_str() {
         "false" => false,
         "true" => true,
-        // As runc: a caller that is not root has no other way.
-        "auto" => !nix::unistd::geteuid().is_root(),
+        "auto" => rootless_auto(cli.systemd_cgroup),
         other => bail!("--rootless: {other:?} is not one of true, false, auto"),
     };
     let globals = Globals {

@@ -97,27 +97,16 @@ pub fn create(root: &Root, id: &str, o: &CreateOptions) -> Result<Created> {
         .filter(|n| crate::process::exec::first_closed_fd(*n).is_none());
     let layout = Layout::detect()?;
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
-    let placement = if o.systemd_cgroup {
-        let path = cgroups_path.map(|p| p.to_string_lossy());
-        cgroups::systemd::place(&layout, path.as_deref(), id)?
-    } else {
-        cgroups::place(&layout, cgroups_path, id)?
-    };
-    let placement = if o.rootless && !o.systemd_cgroup && !cgroups::writable(&placement) {
-        let limit = linux
-            .and_then(|l| l.resources().as_ref())
-            .and_then(cgroups::first_limit);
-        if let Some(field) = limit {
-            return Err(Error::InvalidConfig(format!(
-                "config.json: linux.resources.{field}: this user may not make the container's cgroup \
-                 ({placement:?}): a rootless container gets limits only in a cgroup delegated to its user"
-            )));
-        }
-        crate::logging::debug("rootless: no cgroup of its own (none delegated to this user)");
-        cgroups::Placement::default()
-    } else {
-        placement
-    };
+    let placement = cgroups::place_container(
+        &layout,
+        cgroups_path,
+        id,
+        &cgroups::Driver {
+            systemd: o.systemd_cgroup,
+            rootless: o.rootless,
+        },
+        linux.and_then(|l| l.resources().as_ref()),
+    )?;
     // What a `cgroup` mount shows: the container's cgroups, or without
     // any of its own, the ones it runs in (the caller's).
     let cgroup_view = if placement == cgroups::Placement::default() {

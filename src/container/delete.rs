@@ -100,7 +100,12 @@ fn remove_unrecorded(dir: &crate::state::ContainerDir, id: &str) -> Result<()> {
         let layout = cgroups::Layout::detect()?;
         // A systemd unit's path (slice:prefix:name): its unit, if any.
         let placement = match path.map(|p| p.to_string_lossy()) {
-            Some(p) if p.contains(':') => cgroups::systemd::place(&layout, Some(&p), id)?,
+            Some(p) if p.contains(':') => {
+                // A rootless caller's unit is its user's systemd's.
+                let user =
+                    crate::userns::unprivileged() && cgroups::systemd::user_bus_path().is_some();
+                cgroups::systemd::place(&layout, Some(&p), id, user)?
+            }
             _ => cgroups::place(&layout, path, id)?,
         };
         cgroups::freezer::thaw_if_frozen(&placement);

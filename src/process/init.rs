@@ -327,6 +327,10 @@ fn prepare_rootfs(
     let root = pathrs::Root::open(l.rootfs).map_err(|e| rootfs::pathrs_err("open rootfs", e))?;
     let no_mounts = Vec::new();
     let mounts_list = l.spec.mounts().as_ref().unwrap_or(&no_mounts);
+    // A user namespace of the container's, or the one berth runs in
+    // (rootless Podman's): mounts from outside it keep their locked
+    // flags, and device nodes cannot be made, only bound from the host.
+    let in_userns = l.plan.user_involved() || crate::userns::running_in();
     let ctx = mounts::MountContext {
         bundle: l.bundle,
         cgroup: l.placement,
@@ -338,7 +342,7 @@ fn prepare_rootfs(
             .and_then(|x| x.mount_label().as_deref())
             .filter(|s| !s.is_empty()),
         rootfs: l.rootfs,
-        user_ns: l.plan.user_involved(),
+        user_ns: in_userns,
         early_sources,
     };
     let late_read_only = mounts::apply_all(&root, mounts_list, &ctx)?;
@@ -360,7 +364,7 @@ fn prepare_rootfs(
             .and_then(|x| x.devices().clone())
             .unwrap_or_default();
         devices::standard_dirs(&root)?;
-        devices::create_all(&root, &devices::list(&configured)?, l.plan.user_involved())?;
+        devices::create_all(&root, &devices::list(&configured)?, in_userns)?;
         devices::symlinks(&root)?;
     }
     if let Some(p) = l.spec.process() {

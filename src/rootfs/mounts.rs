@@ -40,7 +40,20 @@ pub struct MountContext<'a> {
 pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<Vec<LateReadOnly>> {
     let mut late = Vec::new();
     for (i, m) in mounts.iter().enumerate() {
-        let l = apply(root, m, ctx, ctx.early_sources.get(&i)).map_err(|e| {
+        let l = match apply(root, m, ctx, ctx.early_sources.get(&i)) {
+            // A user namespace may mount sysfs only when it owns the
+            // network namespace too; otherwise the host's /sys is bound,
+            // read-only (crun does the same).
+            Err(e) if ctx.user_ns && e.errno() == Some(libc::EPERM) && is_sysfs(m) => {
+                crate::logging::debug(&format!(
+                    "sysfs at {}: {e}; binding the host's /sys read-only instead",
+                    m.destination().display()
+                ));
+                apply(root, &sysfs_bind(m), ctx, None)
+            }
+            r => r,
+        }
+        .map_err(|e| {
             Error::Other(format!(
                 "config.json: mounts[{i}] ({}): {e}",
                 m.destination().display()
@@ -49,6 +62,33 @@ pub fn apply_all(root: &Root, mounts: &[Mount], ctx: &MountContext) -> Result<Ve
         late.extend(l);
     }
     Ok(late)
+}
+
+fn is_sysfs(m: &Mount) -> bool {
+    m.typ().as_deref() == Some("sysfs")
+        && !m
+            .options()
+            .iter()
+            .flatten()
+            .any(|o| o == "bind" || o == "rbind")
+}
+
+/// A sysfs mount as a recursive read-only bind of the host's /sys, with
+/// the mount's own flags.
+fn sysfs_bind(m: &Mount) -> Mount {
+    let mut options: Vec<String> = m
+        .options()
+        .iter()
+        .flatten()
+        .filter(|o| !matches!(o.as_str(), "rw" | "ro" | "rro"))
+        .cloned()
+        .collect();
+    options.extend(["rbind".to_string(), "rro".to_string()]);
+    let mut b = m.clone();
+    b.set_typ(Some("bind".into()))
+        .set_source(Some("/sys".into()))
+        .set_options(Some(options));
+    b
 }
 
 /// A read-only /dev tmpfs is mounted writable, because berth still fills

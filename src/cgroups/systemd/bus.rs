@@ -64,13 +64,29 @@ pub struct Bus {
 const MAX_REMOVED: usize = 256;
 
 impl Bus {
-    /// Connect to the system bus, authenticate as this uid, and ask for
-    /// JobRemoved signals.
-    pub fn system() -> Result<Bus> {
-        let path = system_bus_path();
-        let sock = UnixStream::connect(&path).map_err(|e| {
+    /// Connect to the system bus (root's containers) or the caller's user
+    /// bus (a rootless container: its user's systemd), authenticate, and
+    /// ask for JobRemoved signals.
+    pub fn connect(user: bool) -> Result<Bus> {
+        if user {
+            let path = user_bus_path().ok_or_else(|| {
+                Error::Other(
+                    "--systemd-cgroup for a rootless container talks to the user's systemd, and no user bus was found \
+                     (DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist): \
+                     run it in a systemd user session (loginctl enable-linger, dbus-user-session)"
+                        .into(),
+                )
+            })?;
+            Bus::open(&path, "the user bus")
+        } else {
+            Bus::open(&system_bus_path(), "the system bus")
+        }
+    }
+
+    fn open(path: &str, what: &str) -> Result<Bus> {
+        let sock = UnixStream::connect(path).map_err(|e| {
             Error::sys(
-                format!("connect to the system bus at {path} (--systemd-cgroup needs systemd and D-Bus)"),
+                format!("connect to {what} at {path} (--systemd-cgroup needs systemd and D-Bus)"),
                 e,
             )
         })?;
@@ -82,8 +98,8 @@ impl Bus {
             removed: Vec::new(),
         };
         bus.authenticate()
-            .map_err(|e| Error::sys("authenticate on the system bus", e))?;
-        let err = |e: BusError| e.into_error("system bus");
+            .map_err(|e| Error::sys(format!("authenticate on {what}"), e))?;
+        let err = |e: BusError| e.into_error(what);
         bus.call(
             "org.freedesktop.DBus",
             "/org/freedesktop/DBus",
@@ -115,13 +131,28 @@ impl Bus {
         Ok(bus)
     }
 
-    /// SASL EXTERNAL: the server knows our uid from the socket; we name it.
+    /// SASL EXTERNAL: the server knows our uid from the socket; we name it,
+    /// as the bus's own namespace sees it. In a user namespace of its own
+    /// (rootless Podman) berth's uid means nothing to the bus: it names
+    /// none and answers the server's empty challenge with an empty
+    /// response, which tells the server to take the socket's credentials.
     fn authenticate(&mut self) -> std::io::Result<()> {
-        let uid = nix::unistd::getuid().as_raw().to_string();
-        let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
         self.sock.write_all(b"\0")?;
-        self.sock
-            .write_all(format!("AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+        if crate::userns::running_in() {
+            self.sock.write_all(b"AUTH EXTERNAL\r\n")?;
+            let line = self.read_line()?;
+            if line != "DATA" && !line.starts_with("DATA ") {
+                return Err(std::io::Error::other(format!(
+                    "the bus refused EXTERNAL authentication: {line:?}"
+                )));
+            }
+            self.sock.write_all(b"DATA\r\n")?;
+        } else {
+            let uid = nix::unistd::getuid().as_raw().to_string();
+            let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
+            self.sock
+                .write_all(format!("AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+        }
         let line = self.read_line()?;
         if !line.starts_with("OK ") {
             return Err(std::io::Error::other(format!(
@@ -158,6 +189,32 @@ impl Bus {
         w.array(8, |_| {});
         let reply = self.manager("StartTransientUnit", "ssa(sv)a(sa(sv))", &w)?;
         object_path(&reply)
+    }
+
+    /// The manager's own cgroup (its ControlGroup property), below which
+    /// its units' cgroups are: empty for the system's systemd,
+    /// `/user.slice/user-UID.slice/user@UID.service` for a user's.
+    pub fn manager_cgroup(&mut self) -> CallResult<String> {
+        let mut w = Writer::default();
+        w.str(MANAGER);
+        w.str("ControlGroup");
+        let reply = self.call(
+            SYSTEMD,
+            SYSTEMD_PATH,
+            "org.freedesktop.DBus.Properties",
+            "Get",
+            "ss",
+            &w,
+        )?;
+        let mut r = reply.reader();
+        match r.sig().as_deref() {
+            Some("s") => r
+                .str()
+                .ok_or_else(|| BusError::local("ControlGroup: a malformed reply")),
+            other => Err(BusError::local(format!(
+                "ControlGroup: a value of type {other:?}, not a string"
+            ))),
+        }
     }
 
     /// StopUnit(name, "replace"): the job's path.
@@ -341,14 +398,32 @@ fn wait_readable(sock: &UnixStream, timeout: Duration) -> CallResult<()> {
 /// The system bus's socket: DBUS_SYSTEM_BUS_ADDRESS's first unix:path=,
 /// else the standard one.
 fn system_bus_path() -> String {
-    if let Ok(addr) = std::env::var("DBUS_SYSTEM_BUS_ADDRESS") {
-        for a in addr.split(';') {
-            if let Some(rest) = a.strip_prefix("unix:") {
-                if let Some(p) = rest.split(',').find_map(|kv| kv.strip_prefix("path=")) {
-                    return p.to_string();
-                }
-            }
-        }
+    std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
+        .ok()
+        .and_then(|a| unix_path(&a))
+        .unwrap_or_else(|| "/run/dbus/system_bus_socket".into())
+}
+
+/// The caller's user bus: DBUS_SESSION_BUS_ADDRESS's first unix:path=,
+/// else $XDG_RUNTIME_DIR/bus (dbus-user-session's socket) where it exists.
+pub fn user_bus_path() -> Option<String> {
+    if let Some(p) = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .ok()
+        .and_then(|a| unix_path(&a))
+    {
+        return Some(p);
     }
-    "/run/dbus/system_bus_socket".into()
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty())?;
+    let p = std::path::Path::new(&xdg).join("bus");
+    p.exists().then(|| p.to_string_lossy().into_owned())
+}
+
+/// The first `unix:path=` socket of a D-Bus address list.
+fn unix_path(addr: &str) -> Option<String> {
+    addr.split(';').find_map(|a| {
+        a.strip_prefix("unix:")?
+            .split(',')
+            .find_map(|kv| kv.strip_prefix("path="))
+            .map(str::to_string)
+    })
 }

@@ -3,7 +3,9 @@
 //! init, or a slice), delegated to berth; its resources go to systemd as
 //! unit properties, and what systemd has no property for is written to
 //! the unit's cgroup files by the cgroupfs managers (v1.rs, v2.rs), which
-//! also do everything that only reads or joins.
+//! also do everything that only reads or joins. A rootless container's
+//! unit is its user's systemd's, made over the user bus below the user
+//! manager's own cgroup.
 
 mod annotations;
 mod bus;
@@ -18,6 +20,7 @@ use std::time::Duration;
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+pub use bus::user_bus_path;
 pub use path::UnitPath;
 use props::{prop, Property, Value};
 
@@ -32,16 +35,51 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Unit {
     pub unit: String,
     pub slice: String,
+    /// The unit is the user's systemd's (a rootless container), reached
+    /// over the user bus.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub user: bool,
 }
 
 /// Where the unit named by `cgroups_path` (`slice:prefix:name`) has its
-/// cgroup in each hierarchy: below each root, not below berth's own cgroup.
-pub fn place(layout: &Layout, cgroups_path: Option<&str>, id: &str) -> Result<Placement> {
-    let u = UnitPath::parse(cgroups_path, id)?;
+/// cgroup in each hierarchy: below each root, not below berth's own cgroup
+/// (`user`: below the user manager's cgroup, on cgroup v2 only, since a
+/// user's systemd manages no v1 hierarchy).
+pub fn place(
+    layout: &Layout,
+    cgroups_path: Option<&str>,
+    id: &str,
+    user: bool,
+) -> Result<Placement> {
+    let default_slice = if user {
+        path::USER_DEFAULT_SLICE
+    } else {
+        path::DEFAULT_SLICE
+    };
+    let u = UnitPath::parse(cgroups_path, id, default_slice)?;
     let rel = u.cgroup_dir();
     let rel = rel.strip_prefix("/").unwrap_or(&rel);
+    let base = if user {
+        if !layout.v1.is_empty() || layout.unified.is_none() {
+            return Err(Error::InvalidConfig(
+                "config.json: linux.cgroupsPath: --systemd-cgroup for a rootless container needs a pure cgroup v2 host \
+                 (a user's systemd is delegated no v1 hierarchy)"
+                    .into(),
+            ));
+        }
+        let mut b = bus::Bus::connect(true)?;
+        let own = b
+            .manager_cgroup()
+            .map_err(|e| e.into_error("the user's systemd: its ControlGroup"))?;
+        std::path::PathBuf::from(own.trim_start_matches('/'))
+    } else {
+        std::path::PathBuf::new()
+    };
     Ok(Placement {
-        unified: layout.unified.as_ref().map(|(m, _)| m.join(rel)),
+        unified: layout
+            .unified
+            .as_ref()
+            .map(|(m, _)| m.join(&base).join(rel)),
         v1: layout
             .v1
             .iter()
@@ -50,7 +88,9 @@ pub fn place(layout: &Layout, cgroups_path: Option<&str>, id: &str) -> Result<Pl
         systemd: Some(Unit {
             unit: u.unit,
             slice: u.slice,
+            user,
         }),
+        rootless: user,
     })
 }
 
@@ -101,7 +141,7 @@ impl Systemd {
     fn with_bus<T>(&self, f: impl FnOnce(&mut bus::Bus) -> Result<T>) -> Result<T> {
         let mut slot = self.bus.borrow_mut();
         if slot.is_none() {
-            *slot = Some(bus::Bus::system()?);
+            *slot = Some(bus::Bus::connect(self.unit.user)?);
         }
         // After a failure the connection goes: a reply read half-way
         // would leave the stream out of step for the next call.
@@ -138,9 +178,21 @@ impl Systemd {
         // the resources win, as the cgroup files will say.
         p.extend(self.extra.iter().cloned());
         if let Some(r) = r {
-            p.extend(props::resources(r, self.v2)?);
+            p.extend(self.resource_properties(r)?);
         }
         Ok(p)
+    }
+
+    /// The resources as properties. A user's systemd gets no device
+    /// rules: it cannot load the eBPF program that enforces them (and the
+    /// user namespace confines the container's devices already).
+    fn resource_properties(&self, r: &LinuxResources) -> Result<Vec<Property>> {
+        if self.unit.user && r.devices().is_some() {
+            let mut r = r.clone();
+            r.set_devices(None);
+            return props::resources(&r, self.v2);
+        }
+        props::resources(r, self.v2)
     }
 
     fn start(&self, props: &[Property]) -> Result<()> {
@@ -241,7 +293,7 @@ impl Manager for Systemd {
         // properties, so that systemd does not later put back old values;
         // then the files again, since systemd rounds some (the quota).
         self.fs.apply(r)?;
-        let props = props::resources(r, self.v2)?;
+        let props = self.resource_properties(r)?;
         if props.is_empty() {
             return Ok(());
         }

@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 
 /// The slice a container goes in when cgroupsPath names none.
 pub const DEFAULT_SLICE: &str = "system.slice";
+/// The same in a user's systemd (a rootless container), as runc.
+pub const USER_DEFAULT_SLICE: &str = "user.slice";
 /// The unit-name prefix of an empty cgroupsPath (`system.slice:berth:ID`).
 pub const DEFAULT_PREFIX: &str = "berth";
 
@@ -22,8 +24,9 @@ pub struct UnitPath {
 
 impl UnitPath {
     /// Parse `slice:prefix:name` (an empty or absent path: the default
-    /// for container `id`). Errors name the field.
-    pub fn parse(cgroups_path: Option<&str>, id: &str) -> Result<UnitPath> {
+    /// for container `id`; an empty slice: `default_slice`). Errors name
+    /// the field.
+    pub fn parse(cgroups_path: Option<&str>, id: &str, default_slice: &str) -> Result<UnitPath> {
         let raw = cgroups_path.unwrap_or("");
         let (slice, prefix, name) = if raw.is_empty() {
             ("", DEFAULT_PREFIX, id)
@@ -41,7 +44,7 @@ impl UnitPath {
             return Err(invalid(raw, "the name (after the second ':') is empty"));
         }
         let slice = if slice.is_empty() {
-            DEFAULT_SLICE.to_string()
+            default_slice.to_string()
         } else {
             slice.to_string()
         };
@@ -138,26 +141,26 @@ mod tests {
 
     #[test]
     fn default_path_is_system_slice_berth_id() {
-        let u = UnitPath::parse(None, "c1").unwrap();
+        let u = UnitPath::parse(None, "c1", DEFAULT_SLICE).unwrap();
         assert_eq!(u.slice, "system.slice");
         assert_eq!(u.unit, "berth-c1.scope");
         assert_eq!(
             u.cgroup_dir(),
             PathBuf::from("/system.slice/berth-c1.scope")
         );
-        assert_eq!(UnitPath::parse(Some(""), "c1").unwrap(), u);
+        assert_eq!(UnitPath::parse(Some(""), "c1", DEFAULT_SLICE).unwrap(), u);
     }
 
     #[test]
     fn empty_slice_means_system_slice() {
-        let u = UnitPath::parse(Some(":docker:abc"), "x").unwrap();
+        let u = UnitPath::parse(Some(":docker:abc"), "x", DEFAULT_SLICE).unwrap();
         assert_eq!(u.slice, "system.slice");
         assert_eq!(u.unit, "docker-abc.scope");
     }
 
     #[test]
     fn nested_slices_expand() {
-        let u = UnitPath::parse(Some("a-b-c.slice:p:n"), "x").unwrap();
+        let u = UnitPath::parse(Some("a-b-c.slice:p:n"), "x", DEFAULT_SLICE).unwrap();
         assert_eq!(
             u.cgroup_dir(),
             PathBuf::from("/a.slice/a-b.slice/a-b-c.slice/p-n.scope")
@@ -170,6 +173,7 @@ mod tests {
         let u = UnitPath::parse(
             Some("kubepods-burstable.slice:cri:kubepods-burstable-pod1.slice"),
             "x",
+            DEFAULT_SLICE,
         )
         .unwrap();
         assert!(u.is_slice());
@@ -183,7 +187,9 @@ mod tests {
     #[test]
     fn empty_prefix_gives_name_scope() {
         assert_eq!(
-            UnitPath::parse(Some("system.slice::n"), "x").unwrap().unit,
+            UnitPath::parse(Some("system.slice::n"), "x", DEFAULT_SLICE)
+                .unwrap()
+                .unit,
             "n.scope"
         );
     }
@@ -203,10 +209,12 @@ mod tests {
             "system.slice:p:a b",
             "system.slice:p:bad-.slice",
         ] {
-            let e = UnitPath::parse(Some(bad), "x").unwrap_err().to_string();
+            let e = UnitPath::parse(Some(bad), "x", DEFAULT_SLICE)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("linux.cgroupsPath"), "{bad}: {e}");
         }
         let long = format!("system.slice:p:{}", "n".repeat(300));
-        assert!(UnitPath::parse(Some(&long), "x").is_err());
+        assert!(UnitPath::parse(Some(&long), "x", DEFAULT_SLICE).is_err());
     }
 }
