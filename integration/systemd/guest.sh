@@ -6,6 +6,8 @@
 #   engines  engines/engines.sh: Docker, Podman, containerd (pure v2 only)
 #   k8s      integration/k8s/run.sh: the CRI scenarios through containerd
 #            with SystemdCgroup = true (only when integration/k8s asks)
+#   rootless tests/rootless.sh: an ordinary user with lingering, its
+#            systemd and rootless Podman (pure v2 only)
 # Writes SHARE/results: `SUITE RUNTIME PASSED FAILED SKIPPED` per run and
 # `FAIL SUITE RUNTIME NAME` per failed test. Exit status 0 when the suites
 # ran (failures are in the results).
@@ -86,6 +88,45 @@ run_k8s() {
 	done
 }
 
+# The rootless suite's user, as its README section says to set one up:
+# user@.service delegates cpu, io, memory and pids; the user lingers (its
+# systemd and user bus run without a login) and has a subuid range; Podman
+# keeps its images in vfs and has the busybox image `bb`.
+export RL_USER=bitestuser
+rootless_setup() {
+	mkdir -p /etc/systemd/system/user@.service.d
+	printf '[Service]\nDelegate=cpu cpuset io memory pids\n' >/etc/systemd/system/user@.service.d/delegate.conf
+	systemctl daemon-reload
+	useradd -m -s /bin/sh "$RL_USER" || return 1
+	# (useradd gives the user a range where login.defs says so.)
+	grep -q "^$RL_USER:" /etc/subuid || echo "$RL_USER:200000:65536" >>/etc/subuid
+	grep -q "^$RL_USER:" /etc/subgid || echo "$RL_USER:200000:65536" >>/etc/subgid
+	loginctl enable-linger "$RL_USER" || return 1
+	local uid i
+	uid=$(id -u "$RL_USER")
+	for ((i = 0; i < 120; i++)); do
+		[ -S "/run/user/$uid/bus" ] && break
+		sleep 0.5
+	done
+	[ -S "/run/user/$uid/bus" ] || { echo "guest: no user bus for $RL_USER"; return 1; }
+	echo "guest: $RL_USER's manager delegates: $(cat "/sys/fs/cgroup/user.slice/user-$uid.slice/user@$uid.service/cgroup.controllers")"
+	mkdir -p "/home/$RL_USER/.config/containers"
+	printf '[storage]\ndriver = "vfs"\n' >"/home/$RL_USER/.config/containers/storage.conf"
+	chown -R "$RL_USER:" "/home/$RL_USER"
+	[ -f /tmp/bb.tar ] || tar -C "$bb" -cf /tmp/bb.tar .
+	chmod 644 /tmp/bb.tar
+	runuser -u "$RL_USER" -- env XDG_RUNTIME_DIR="/run/user/$uid" DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$uid/bus" \
+		systemd-run --user --quiet --wait --pipe --collect -- podman import /tmp/bb.tar bb </dev/null >/dev/null ||
+		{ echo "guest: podman import as $RL_USER failed"; return 1; }
+}
+rootless_teardown() {
+	loginctl disable-linger "$RL_USER"
+	loginctl terminate-user "$RL_USER" 2>/dev/null
+	userdel -r "$RL_USER" 2>/dev/null
+	sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
+	rm -f /etc/systemd/system/user@.service.d/delegate.conf
+}
+
 for suite in $SUITES; do
 	case $suite in
 	k8s) run_k8s ;;
@@ -93,6 +134,17 @@ for suite in $SUITES; do
 		d=$(suite_dir driver "$w/integration/systemd/tests/driver.sh")
 		run_suite driver "$d" berth /usr/local/bin/berth
 		run_suite driver "$d" runc "$runc_bin"
+		;;
+	rootless)
+		if ! rootless_setup; then
+			echo "rootless berth 0 1 0" >>"$share/results"
+			rootless_teardown
+			continue
+		fi
+		d=$(suite_dir rootless "$w/integration/systemd/tests/rootless.sh")
+		run_suite rootless "$d" berth /usr/local/bin/berth
+		run_suite rootless "$d" runc "$runc_bin"
+		rootless_teardown
 		;;
 	engines)
 		if ! start_engines; then

@@ -4,7 +4,8 @@
 #
 #   rootfs/      Debian 12 (debootstrap, minbase) with systemd as PID 1,
 #                D-Bus, AppArmor, and the engines: docker.io, containerd,
-#                podman (with its CNI plugins), and Debian's runc as the
+#                podman (with its CNI plugins), uidmap and dbus-user-session
+#                (rootless Podman, a user bus), and Debian's runc as the
 #                control runtime; the kernel's whole module tree (docker
 #                needs overlay, bridge, veth, netfilter); engines' services
 #                disabled (the tests start them with berth registered)
@@ -26,7 +27,8 @@ export BERTH_VM_DIR=$VMDIR
 # What the guest has. Changing the list (or this script's guest files)
 # rebuilds the image.
 PKGS=systemd,systemd-sysv,dbus,udev,kmod,apparmor,iproute2,procps,python3,busybox-static,util-linux,\
-docker.io,containerd,runc,podman,containernetworking-plugins,conmon,iptables,golang-github-containers-common
+docker.io,containerd,runc,podman,containernetworking-plugins,conmon,iptables,golang-github-containers-common,\
+uidmap,dbus-user-session
 
 log() { echo "systemd-setup: $*" >&2; }
 die() {

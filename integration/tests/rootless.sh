@@ -196,3 +196,33 @@ test_rootless_berth_inside_a_user_namespace() {
   assert_contains "$ERR" "linux.resources.pids" "error"
   assert_nothing_left "$(cid a)" a
 }
+
+test_rootless_exec_inside_a_user_namespace() {
+  rl_user
+  command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "unshare or nsenter missing"
+  # berth as root of the user's own user namespace (rootless Podman's
+  # way) creates a container, then, from the same namespace, execs into
+  # it: the exec'd process joins the pid namespace the container's init
+  # has (it may not come back to the host's, which the host owns).
+  rl_bundle a sleep 1000
+  cfg "$B" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]' \
+    'del c["linux"]["uidMappings"], c["linux"]["gidMappings"]'
+  local id holder i
+  id=$(cid a)
+  setpriv --reuid="$RL_UID" --regid="$RL_UID" --init-groups env XDG_RUNTIME_DIR="$RL_XDG" \
+    unshare --user --map-root-user sh -c "\"\$0\" run -d --bundle \"\$1\" \"\$2\" && echo \$\$ >\"\$3\"; exec sleep 1000" \
+    "$BERTH" "$B" "$id" "$RL_XDG/holder" </dev/null >/dev/null 2>&1 &
+  record_pid $!
+  for ((i = 0; i < 100; i++)); do
+    [ -s "$RL_XDG/holder" ] && break
+    sleep 0.1
+  done
+  holder=$(cat "$RL_XDG/holder" 2>/dev/null) || fail "berth run -d in the user namespace did not finish"
+  as_user nsenter --user -t "$holder" --preserve-credentials \
+    "$BERTH" exec "$id" sh -c 'id -u; [ "$(readlink /proc/self/ns/pid)" = "$(readlink /proc/1/ns/pid)" ] && echo same-pid; exit 6'
+  assert_rc 6 "exec's exit status"
+  assert_eq "$OUT" $'0\nsame-pid' "exec's uid and pid namespace"
+  as_user nsenter --user -t "$holder" --preserve-credentials "$BERTH" delete --force "$id"
+  assert_rc 0 "delete --force"
+  assert_eq "$(ls -A "$RL_ROOT" 2>&1)" "" "the user's state root after delete"
+}

@@ -109,9 +109,12 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
 /// the runtime joining them for its children.
 pub(crate) fn joins_pid_in_child(plan: &crate::namespaces::Plan) -> bool {
     use oci_spec::runtime::LinuxNamespaceType as T;
-    !nix::unistd::geteuid().is_root()
-        && plan.joined(T::User).is_some()
-        && (plan.joined(T::Pid).is_some() || plan.joined(T::Time).is_some())
+    // Root of a user namespace of its own (rootless Podman's) may join
+    // the container's pid namespace, but not go back to its own, which
+    // the host's user namespace owns: the runtime stays where it is.
+    let unprivileged = (!nix::unistd::geteuid().is_root() && plan.joined(T::User).is_some())
+        || crate::userns::running_in();
+    unprivileged && (plan.joined(T::Pid).is_some() || plan.joined(T::Time).is_some())
 }
 
 /// A pid namespace whose init has died takes no new process (ENOMEM).

@@ -443,22 +443,42 @@ pub fn mount_cgroup(
         let Some(dir) = &ctx.cgroup.unified else {
             return Err(Error::Other("no cgroup hierarchy on this host".into()));
         };
-        if ctx.cgroup_ns {
+        let fresh = if ctx.cgroup_ns {
             let flags = base
                 | if ro {
                     MsFlags::MS_RDONLY
                 } else {
                     MsFlags::empty()
                 };
-            mount_raw(
+            match mount_raw(
                 Some(c"cgroup2"),
                 &fd_path(&h),
                 Some(c"cgroup2"),
                 flags,
                 None,
-            )
-            .map_err(|e| Error::sys("mount cgroup2", e))?;
+            ) {
+                Ok(()) => true,
+                // From a user namespace the kernel refuses a cgroup2 mount
+                // of a hierarchy the host mounted (EBUSY: its superblock
+                // belongs to another user namespace), or one outside the
+                // cgroup namespace's reach (EPERM): the container's own
+                // directory, bound, shows what the mount would.
+                Err(e)
+                    if ctx.user_ns
+                        && matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EPERM)) =>
+                {
+                    crate::logging::debug(&format!(
+                        "mount cgroup2: {e}; binding {} instead",
+                        dir.display()
+                    ));
+                    false
+                }
+                Err(e) => return Err(Error::sys("mount cgroup2", e)),
+            }
         } else {
+            false
+        };
+        if !fresh {
             mount_raw(Some(&cstr(dir)), &fd_path(&h), None, MsFlags::MS_BIND, None)
                 .map_err(|e| Error::sys(format!("bind {}", dir.display()), e))?;
             let top = reresolve(root, dest)?;
