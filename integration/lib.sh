@@ -77,7 +77,17 @@ assert_rc() {
 
 # ----------------------------------------------------------------- berth --
 
-b() { "$BERTH" --root "$ROOT" "$@"; }
+# ITEST_USER (integration/run.sh with ITEST_ROOTLESS=1): every berth call
+# is that ordinary user's, with the test's state root as its
+# $XDG_RUNTIME_DIR, and make_bundle's configs are rootless ones.
+if [ -n "${ITEST_USER:-}" ]; then
+  b() {
+    setpriv --reuid="$ITEST_UID" --regid="$ITEST_UID" --init-groups \
+      env XDG_RUNTIME_DIR="$ROOT" "$BERTH" --root "$ROOT" "$@"
+  }
+else
+  b() { "$BERTH" --root "$ROOT" "$@"; }
+fi
 
 # bcmd ARGS...: run berth (global flags first), capture OUT, ERR, RC.
 bcmd() {
@@ -256,11 +266,28 @@ c["process"]["args"] = sys.argv[2:]
 c["root"]["readonly"] = False
 c["linux"]["cgroupsPath"] = E["CGP"]
 c["mounts"].append({"destination": "/host", "type": "bind", "source": E["HOSTDIR"], "options": ["rbind", "rw"]})
+if E.get("ITEST_UID"):
+    # Rootless: the user's own uid and gid are root inside; no cgroup (none
+    # is delegated to the user here) and so no limits.
+    uid = int(E["ITEST_UID"])
+    l = c["linux"]
+    if not any(n["type"] == "user" for n in l["namespaces"]):
+        l["namespaces"].append({"type": "user"})
+    l["uidMappings"] = [{"containerID": 0, "hostID": uid, "size": 1}]
+    l["gidMappings"] = [{"containerID": 0, "hostID": uid, "size": 1}]
+    l.pop("cgroupsPath", None)
+    l.pop("resources", None)
+    for m in c["mounts"]:
+        if m["type"] == "devpts":
+            m["options"] = [o for o in m["options"] if not o.startswith("gid=")]
 if E["RT"] == "crun":
     c["ociVersion"] = "1.0.2"
 with open(p, "w") as f:
     json.dump(c, f, indent=2)
 EOF
+  if [ -n "${ITEST_USER:-}" ]; then
+    chown -R "$ITEST_UID:$ITEST_UID" "$B/rootfs" || fail "make_bundle: chown the rootfs"
+  fi
 }
 
 # add_mount BUNDLE DEST TYPE SOURCE [OPT,OPT...]
@@ -392,6 +419,7 @@ run_one() {
   T_TMP=$(mktemp -d /tmp/berth-itest.XXXXXX) || exit 1
   ROOT=$(mktemp -d /tmp/berth-itest-root.XXXXXX) || exit 1
   chmod 755 "$T_TMP"
+  [ -n "${ITEST_USER:-}" ] && chown "$ITEST_UID:$ITEST_UID" "$ROOT"
   echo "$T_TMP $ROOT $T_CG" >"$T_STATEFILE"
   trap 'cleanup_test "$T_TMP" "$ROOT" "$T_CG"' EXIT
   trap 'exit 143' TERM INT

@@ -10,7 +10,9 @@
 # bash process with its own --root, temp dir and cgroup prefix, and prints
 # `ok NAME`, `FAIL NAME: reason` or `skip NAME: reason`; the last line is
 # `N passed, N failed` (`, N skipped` when something was skipped).
-# ITEST_VERBOSE=1 shows the log of each failed test.
+# ITEST_VERBOSE=1 shows the log of each failed test. ITEST_ROOTLESS=1 runs
+# the tests as an ordinary user made for the run (and removed after it),
+# with rootless configs (lib.sh): the escape tests run that way too.
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,6 +57,12 @@ TEST_TIMEOUT=${ITEST_TIMEOUT:-60}
 . "$here/lib.sh"
 
 run_dir=$(mktemp -d /tmp/berth-itest-run.XXXXXX)
+if [ "${ITEST_ROOTLESS:-0}" = 1 ]; then
+  export ITEST_USER=bitr$$ ITEST_UID
+  useradd -M -d /nonexistent -s /bin/sh "$ITEST_USER" || { echo "run.sh: useradd failed"; echo "0 passed, 1 failed"; exit 1; }
+  ITEST_UID=$(id -u "$ITEST_USER")
+  echo "rootless: berth runs as $ITEST_USER (uid $ITEST_UID)"
+fi
 remove_prefix() {
   local h d i
   for h in $(cg_roots); do
@@ -68,6 +76,7 @@ remove_prefix() {
     [ -d "$d" ] && echo "run.sh: could not remove $d" >&2
   done
   rm -rf "$run_dir"
+  [ -n "${ITEST_USER:-}" ] && userdel "$ITEST_USER"
 }
 trap remove_prefix EXIT
 

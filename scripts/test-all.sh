@@ -1,6 +1,7 @@
 #!/bin/bash
 # make test: the Rust tests (unit + tests/), the end-to-end suite in
-# integration/ on this host, the same suite plus the cgroup v2 tests in a
+# integration/ on this host (its escape tests once more as an ordinary
+# user: ITEST_ROOTLESS=1), the same suite plus the cgroup v2 tests in a
 # pure cgroup v2 VM (integration/vm/; BERTH_SKIP_VM=1 leaves it out, and
 # says so), the systemd guest (integration/systemd/; BERTH_SKIP_SYSTEMD=1),
 # the CRI tests (integration/k8s/; BERTH_SKIP_K8S=1), berth under Podman,
@@ -35,6 +36,11 @@ add() {
 
 integration/run.sh "$berth" 2>&1 | tee target/integration.log
 add integration target/integration.log '^[0-9]+ passed, [0-9]+ failed'
+
+# The escape tests again, with berth run by an ordinary user on rootless
+# configs (issue 20: nothing leaks across the user boundary either).
+ITEST_ROOTLESS=1 integration/run.sh "$berth" 'escape' 2>&1 | tee target/integration-rootless.log
+add rootless-escapes target/integration-rootless.log '^[0-9]+ passed, [0-9]+ failed'
 
 if [ "${BERTH_SKIP_VM:-0}" = 1 ]; then
   echo "vm: skipped (BERTH_SKIP_VM=1): the pure cgroup v2 tests did not run"

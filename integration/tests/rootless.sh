@@ -226,3 +226,47 @@ test_rootless_exec_inside_a_user_namespace() {
   assert_rc 0 "delete --force"
   assert_eq "$(ls -A "$RL_ROOT" 2>&1)" "" "the user's state root after delete"
 }
+
+test_rootless_exec_before_start() {
+  rl_user
+  # As runc: an ordinary user may exec into its created container before
+  # starting it (the waiting init is dumpable once it holds the
+  # container's own credentials).
+  rl_bundle a sh -c 'echo started'
+  local id
+  id=$(cid a)
+  as_user "$BERTH" create --bundle "$B" "$id"
+  assert_rc 0 "rootless create"
+  as_user "$BERTH" exec "$id" sh -c 'id -u; echo exec-before-start'
+  assert_rc 0 "exec into the created container"
+  assert_eq "$OUT" $'0\nexec-before-start' "exec's output"
+  as_user "$BERTH" delete --force "$id"
+  assert_rc 0 "delete --force"
+}
+
+test_rootless_container_has_only_the_users_powers() {
+  rl_user
+  # Root in the container is the user: a root-only host file and
+  # directory bound in stay out of reach, no device node can be made, and
+  # with the host's pid namespace the host's root processes cannot be
+  # signalled.
+  echo secret >"$T_TMP/root-only"
+  chmod 600 "$T_TMP/root-only"
+  mkdir -p "$T_TMP/root-dir"
+  chmod 755 "$T_TMP/root-dir"
+  # (One line: rl_bundle makes an argument of each line.)
+  rl_bundle a sh -c 'cat /secret 2>/dev/null && echo READ-SECRET; touch /rootdir/x 2>/dev/null && echo WROTE-ROOT-DIR; mknod /dev/mem2 c 1 1 2>/dev/null && echo MADE-DEVICE; kill -0 1 2>/dev/null && echo SIGNALLED-HOST-INIT; cat /proc/1/environ >/dev/null 2>&1 && echo READ-HOST-INIT; echo tried'
+  # (A user namespace may mount a procfs only for a pid namespace of its
+  # own: the host's /proc is bound instead.)
+  cfg "$B" 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]' \
+    'c["mounts"] = [dict(m, type="bind", source="/proc", options=["rbind"]) if m["destination"] == "/proc" else m for m in c["mounts"]]' \
+    'c["process"]["capabilities"] = {k: ["CAP_SYS_ADMIN", "CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_MKNOD", "CAP_SYS_PTRACE"] for k in ("bounding", "effective", "permitted")}' \
+    "c['mounts'] += [{'destination': '/secret', 'type': 'bind', 'source': '$T_TMP/root-only', 'options': ['bind']},
+                     {'destination': '/rootdir', 'type': 'bind', 'source': '$T_TMP/root-dir', 'options': ['bind']}]"
+  touch "$B/rootfs/secret" && mkdir "$B/rootfs/rootdir"
+  as_user "$BERTH" run --bundle "$B" "$(cid a)"
+  assert_rc 0 "rootless run"
+  assert_eq "$OUT" tried "what the container's root could do to the host"
+  assert_eq "$(cat "$T_TMP/root-only")" secret "the root-only file"
+  assert_eq "$(ls -A "$T_TMP/root-dir")" "" "the root-owned directory"
+}

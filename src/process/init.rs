@@ -55,6 +55,9 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     // SAFETY: closing our copy of the runtime's lock fd.
     unsafe { libc::close(l.lock_fd) };
     prctl(libc::PR_SET_DUMPABLE, 0);
+    // (Asked now: in a new user namespace every id is unmapped until the
+    // maps are written, and root afterwards.)
+    let rootless = !nix::unistd::geteuid().is_root();
     // Until create has finished, the init dies with the runtime.
     prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
     // Go comes once the runtime has put the init in its cgroup from
@@ -85,9 +88,6 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     })?;
     l.plan.join_all()?;
     if l.plan.is_new(T::User) {
-        // (Asked before the unshare: in the new namespace every id is
-        // unmapped until the maps are written.)
-        let rootless = !nix::unistd::geteuid().is_root();
         namespaces::unshare(libc::CLONE_NEWUSER)?;
         // A rootless runtime (same uid, no CAP_SYS_PTRACE) can open this
         // process's uid_map and setgroups only while it is dumpable; no
@@ -187,6 +187,14 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
         }
     };
     prctl(libc::PR_SET_PDEATHSIG, 0);
+    if rootless && prepared.is_some() {
+        // A runtime that is not root may open this waiting init's
+        // namespaces and root (for `exec` before `start`) only while it
+        // is dumpable, as runc's init is. It has the container's own
+        // user, capabilities and seccomp filter by now: a process of the
+        // container can do nothing through it that it could not already.
+        prctl(libc::PR_SET_DUMPABLE, 1);
+    }
     chan.send(&Msg::Ready)?;
     wait_for_start_then_exec(l, &state, prepared)
 }
