@@ -270,3 +270,67 @@ test_rootless_container_has_only_the_users_powers() {
   assert_eq "$(cat "$T_TMP/root-only")" secret "the root-only file"
   assert_eq "$(ls -A "$T_TMP/root-dir")" "" "the root-owned directory"
 }
+
+test_rootless_spec_runs_as_is() {
+  rl_user
+  # `berth spec --rootless` by the user: the config runs unchanged.
+  B=$T_TMP/asis
+  mkdir -p "$B/rootfs/bin"
+  cp "$BUSYBOX" "$B/rootfs/bin/busybox"
+  for a in $APPLETS; do ln -s busybox "$B/rootfs/bin/$a"; done
+  chown -R "$RL_USER:" "$B"
+  as_user sh -c "cd '$B' && '$BERTH' spec --rootless && sed -i 's/\"terminal\": true/\"terminal\": false/; s/\"sh\"/\"id\"/' config.json"
+  assert_rc 0 "spec --rootless as the user"
+  as_user "$BERTH" run --bundle "$B" "$(cid a)"
+  assert_rc 0 "run of the unchanged config"
+  assert_match "$OUT" "^uid=0 gid=0 " "id in the container"
+}
+
+test_rootless_oom_score_and_rlimits_within_the_users_own() {
+  rl_user
+  # Raising the OOM score and lowering a limit are the user's to do;
+  # the reverse fails, naming the field, and leaves nothing.
+  local id
+  id=$(cid a)
+  rl_bundle a sh -c 'cat /proc/self/oom_score_adj; ulimit -n'
+  cfg "$B" 'c["process"]["oomScoreAdj"] = 500' \
+    'c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 512, "soft": 256}]'
+  as_user "$BERTH" run --bundle "$B" "$id"
+  assert_rc 0 "a higher OOM score, lower limits"
+  assert_eq "$OUT" $'500\n256' "oom_score_adj and RLIMIT_NOFILE inside"
+  cfg "$B" 'c["process"]["oomScoreAdj"] = -500'
+  as_user "$BERTH" run --bundle "$B" "$id"
+  assert_rc 1 "a lower OOM score"
+  assert_contains "$ERR" "process.oomScoreAdj" "error"
+  cfg "$B" 'c["process"].pop("oomScoreAdj")' \
+    'c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1073741816, "soft": 1024}]'
+  as_user "$BERTH" run --bundle "$B" "$id"
+  assert_rc 1 "a hard limit above the user's"
+  assert_contains "$ERR" "process.rlimits" "error"
+  assert_eq "$(ls -A "$RL_ROOT" 2>&1)" "" "the user's state root"
+  assert_nothing_left "$id" a
+}
+
+test_rootless_additional_groups_with_a_subgid_range() {
+  rl_user
+  command -v newgidmap >/dev/null || skip "newgidmap (uidmap) is not installed"
+  local base=$((300000 + RL_UID * 65536 % 1000000))
+  echo "$RL_USER:$base:65536" >>/etc/subuid
+  echo "$RL_USER:$base:65536" >>/etc/subgid
+  # With a wider gid map (newgidmap) setgroups stays allowed, and the
+  # process gets its additional groups; with the user's own gid alone it
+  # is denied (the spec's rule), and so is a group list.
+  rl_bundle a sh -c 'id -G; cat /proc/self/setgroups'
+  BASE=$base cfg "$B" 'for k in ("uidMappings", "gidMappings"): c["linux"][k].append({"containerID": 1, "hostID": int(E["BASE"]), "size": 65536})' \
+    'c["process"]["user"]["additionalGids"] = [5, 100]'
+  as_user "$BERTH" run --bundle "$B" "$(cid a)"
+  assert_rc 0 "run with additionalGids"
+  assert_eq "$OUT" $'0 5 100\nallow' "groups and setgroups"
+  rl_bundle b sh -c 'cat /proc/self/setgroups'
+  as_user "$BERTH" run --bundle "$B" "$(cid b)"
+  assert_eq "$OUT" deny "setgroups with only the user's own gid"
+  cfg "$B" 'c["process"]["user"]["additionalGids"] = [5]'
+  as_user "$BERTH" run --bundle "$B" "$(cid b)"
+  assert_rc 1 "additionalGids without a gid range"
+  assert_contains "$ERR" "additionalGids" "error"
+}

@@ -65,6 +65,13 @@ pub struct Entered {
 /// why it could not; then nothing is left of it).
 pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
     let (parent, child) = Channel::pair()?;
+    let inherited = if super::setup::oom_score_by_inheritance() {
+        Some(super::setup::InheritedOomScore::set(
+            e.process.oom_score_adj(),
+        )?)
+    } else {
+        None
+    };
     // Non-dumpable before the clone, so the child is never ptrace-able or
     // open through /proc from the container, not even before its first
     // instruction. (execve makes the program dumpable again.)
@@ -79,7 +86,13 @@ pub fn enter(e: &Enter, cgroup: &dyn Manager) -> Result<Entered> {
         ForChildren::enter(e.plan, e.linux)?
     };
     let target = cgroup.clone_target();
-    let (pid, placed) = match clone_into(0, target.as_ref().map(|f| f.as_fd())) {
+    let cloned = clone_into(0, target.as_ref().map(|f| f.as_fd()));
+    if !matches!(cloned, Ok((0, _))) {
+        if let Some(i) = inherited {
+            i.restore();
+        }
+    }
+    let (pid, placed) = match cloned {
         Ok(r) => r,
         Err(err) => {
             let _ = for_children.restore();
@@ -131,7 +144,10 @@ fn clone_error(e: Error) -> Error {
 
 fn drive(e: &Enter, chan: &Channel, first: i32, child: &mut i32) -> Result<Entered> {
     if let Some(adj) = e.process.oom_score_adj() {
-        super::setup::write_oom_score_adj(*child, adj)?;
+        // (A rootless runtime's child has it from its clone.)
+        if !super::setup::oom_score_by_inheritance() {
+            super::setup::write_oom_score_adj(*child, adj)?;
+        }
     }
     if let Some(g) = e.rdt {
         crate::resctrl::join(g, *child)?;

@@ -209,9 +209,21 @@ pub fn launch(
     hook_state: &dyn Fn(i32) -> String,
 ) -> Result<Launched> {
     let (parent, child) = Channel::pair()?;
+    let adj = l.spec.process().as_ref().and_then(|p| p.oom_score_adj());
+    let inherited = if self::setup::oom_score_by_inheritance() {
+        Some(self::setup::InheritedOomScore::set(adj)?)
+    } else {
+        None
+    };
     let for_children = ForChildren::enter(l.plan, l.spec.linux().as_ref())?;
     let target = cgroup.clone_target();
-    let (pid, placed) = match clone_into(l.plan.clone_flags(), target.as_ref().map(|f| f.as_fd())) {
+    let cloned = clone_into(l.plan.clone_flags(), target.as_ref().map(|f| f.as_fd()));
+    if !matches!(cloned, Ok((0, _))) {
+        if let Some(i) = inherited {
+            i.restore();
+        }
+    }
+    let (pid, placed) = match cloned {
         Ok(r) => r,
         Err(e) => {
             let _ = for_children.restore();
@@ -260,8 +272,11 @@ fn drive(
     hook_state: &dyn Fn(i32) -> String,
 ) -> Result<Launched> {
     if let Some(adj) = l.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
-        // Inherited by the init's fork, if there is one.
-        self::setup::write_oom_score_adj(child, adj)?;
+        // Inherited by the init's fork, if there is one. (A rootless
+        // runtime's init has it from its clone.)
+        if !self::setup::oom_score_by_inheritance() {
+            self::setup::write_oom_score_adj(child, adj)?;
+        }
     }
     if let Some(g) = l.rdt {
         // Before it runs anything; whatever it forks stays in the group.

@@ -55,18 +55,58 @@ pub fn rlimits(limits: &[PosixRlimit]) -> Result<()> {
 
 /// Written by the runtime into /proc/<pid>/oom_score_adj of the init.
 pub fn write_oom_score_adj(pid: i32, adj: i32) -> Result<()> {
+    write_oom_score_at(pathrs::procfs::ProcfsBase::ProcPid(pid as u32), adj)
+}
+
+fn write_oom_score_at(base: pathrs::procfs::ProcfsBase, adj: i32) -> Result<()> {
     use std::io::Write;
     let proc = pathrs::procfs::ProcfsHandle::new()
         .map_err(|e| Error::Other(format!("open procfs: {e}")))?;
     let mut f = proc
-        .open(
-            pathrs::procfs::ProcfsBase::ProcPid(pid as u32),
-            "oom_score_adj",
-            pathrs::flags::OpenFlags::O_WRONLY,
-        )
+        .open(base, "oom_score_adj", pathrs::flags::OpenFlags::O_WRONLY)
         .map_err(|e| Error::Other(format!("config.json: process.oomScoreAdj: {e}")))?;
-    f.write_all(adj.to_string().as_bytes())
-        .map_err(|e| Error::sys(format!("config.json: process.oomScoreAdj: {adj}"), e))
+    f.write_all(adj.to_string().as_bytes()).map_err(|e| {
+        Error::sys(
+            format!("config.json: process.oomScoreAdj: {adj} (lowering it needs CAP_SYS_RESOURCE)"),
+            e,
+        )
+    })
+}
+
+/// The OOM score a child is cloned with, for a runtime that is not root:
+/// it cannot open the /proc files of a child that is not dumpable (the
+/// init is not, from its first step), so it takes the score itself before
+/// the clone (a child inherits it) and has its own back afterwards,
+/// where it still may (not once it has made itself non-dumpable).
+pub struct InheritedOomScore {
+    own: Option<i32>,
+}
+
+impl InheritedOomScore {
+    pub fn set(adj: Option<i32>) -> Result<InheritedOomScore> {
+        let Some(adj) = adj else {
+            return Ok(InheritedOomScore { own: None });
+        };
+        let own = std::fs::read_to_string("/proc/self/oom_score_adj")
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        write_oom_score_at(pathrs::procfs::ProcfsBase::ProcSelf, adj)?;
+        Ok(InheritedOomScore { own })
+    }
+
+    /// Back to the runtime's own score (a raise can always be undone).
+    pub fn restore(self) {
+        if let Some(own) = self.own {
+            let _ = write_oom_score_at(pathrs::procfs::ProcfsBase::ProcSelf, own);
+        }
+    }
+}
+
+/// Whether the runtime sets the OOM score by inheritance (see
+/// InheritedOomScore): it is not root, or root of a user namespace of its
+/// own, where a non-dumpable child's /proc files belong to nobody it maps.
+pub fn oom_score_by_inheritance() -> bool {
+    crate::userns::unprivileged()
 }
 
 pub fn personality(p: &LinuxPersonality) -> Result<()> {
