@@ -7,6 +7,7 @@
 //! each do one part of building the container.
 
 pub mod cgroups;
+pub mod checkpoint;
 pub mod container;
 pub mod error;
 pub mod features;

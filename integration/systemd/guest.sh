@@ -8,6 +8,7 @@
 #            with SystemdCgroup = true (only when integration/k8s asks)
 #   rootless tests/rootless.sh: an ordinary user with lingering, its
 #            systemd and rootless Podman (pure v2 only)
+#   checkpoint tests/checkpoint.sh: checkpoint and restore through CRIU
 # Writes SHARE/results: `SUITE RUNTIME PASSED FAILED SKIPPED` per run and
 # `FAIL SUITE RUNTIME NAME` per failed test. Exit status 0 when the suites
 # ran (failures are in the results).
@@ -130,6 +131,14 @@ rootless_teardown() {
 for suite in $SUITES; do
 	case $suite in
 	k8s) run_k8s ;;
+	checkpoint)
+		echo "guest: $(criu --version | head -n1); criu check: $(criu check 2>&1 | tail -n1)"
+		[ -f /tmp/bb.tar ] || tar -C "$bb" -cf /tmp/bb.tar .
+		podman image exists bb || podman import /tmp/bb.tar bb >/dev/null
+		d=$(suite_dir checkpoint "$w/integration/systemd/tests/checkpoint.sh")
+		run_suite checkpoint "$d" berth /usr/local/bin/berth
+		run_suite checkpoint "$d" runc "$runc_bin"
+		;;
 	driver)
 		d=$(suite_dir driver "$w/integration/systemd/tests/driver.sh")
 		run_suite driver "$d" berth /usr/local/bin/berth

@@ -5,7 +5,8 @@
 #   rootfs/      Debian 12 (debootstrap, minbase) with systemd as PID 1,
 #                D-Bus, AppArmor, and the engines: docker.io, containerd,
 #                podman (with its CNI plugins), uidmap and dbus-user-session
-#                (rootless Podman, a user bus), and Debian's runc as the
+#                (rootless Podman, a user bus), criu (checkpoint), and
+#                Debian's runc as the
 #                control runtime; the kernel's whole module tree (docker
 #                needs overlay, bridge, veth, netfilter); engines' services
 #                disabled (the tests start them with berth registered)
@@ -28,7 +29,7 @@ export BERTH_VM_DIR=$VMDIR
 # rebuilds the image.
 PKGS=systemd,systemd-sysv,dbus,udev,kmod,apparmor,iproute2,procps,python3,busybox-static,util-linux,\
 docker.io,containerd,runc,podman,containernetworking-plugins,conmon,iptables,golang-github-containers-common,\
-uidmap,dbus-user-session
+uidmap,dbus-user-session,criu
 
 log() { echo "systemd-setup: $*" >&2; }
 die() {

@@ -1,5 +1,6 @@
 //! The commands and their flags, as runc spells them.
 
+mod checkpoint;
 mod create;
 mod delete;
 pub mod early;
@@ -10,6 +11,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod restore;
 mod resume;
 mod run;
 mod spec;
@@ -111,6 +113,10 @@ pub enum Command {
     Events(events::Args),
     /// Change a running container's resource limits.
     Update(Box<update::Args>),
+    /// Dump a running container to image files through CRIU.
+    Checkpoint(Box<checkpoint::Args>),
+    /// Restore a container from CRIU's image files.
+    Restore(Box<restore::Args>),
 }
 
 /// The global flags `create` and `run` pass on.
@@ -178,6 +184,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Command::Pause(a) => pause::run(&root, a),
         Command::Resume(a) => resume::run(&root, a),
         Command::Ps(a) => ps::run(&root, a),
+        Command::Checkpoint(a) => checkpoint::run(&root, *a, &globals),
+        Command::Restore(a) => restore::run(&root, *a, &globals),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
         Command::Update(a) => update::run(&root, *a),

@@ -1,0 +1,220 @@
+//! `checkpoint`: a running container's process tree to image files,
+//! through CRIU, described the way runc describes it: the rootfs, its
+//! external mounts (binds, masked files, device nodes), namespaces it
+//! joined by path, and the freezer of its cgroup. A failed dump leaves the
+//! container running as it was (CRIU thaws what it froze).
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType as T, Spec};
+
+use super::criu::{self, Kind, Log};
+use super::opts::{self, Common};
+use super::proto::Msg;
+use crate::container::{Container, Status};
+use crate::error::{Error, Result};
+
+/// `checkpoint`'s own flags (the shared ones are in Common).
+pub struct DumpOptions {
+    pub common: Common,
+    pub parent_path: Option<PathBuf>,
+    pub leave_running: bool,
+    pub tcp_skip_in_flight: bool,
+    pub link_remap: bool,
+    pub pre_dump: bool,
+    pub page_server: Option<(String, i32)>,
+    pub status_fd: Option<i32>,
+}
+
+/// The stdio of the init, for restore to hand pipes back (runc's
+/// descriptors.json).
+pub const DESCRIPTORS: &str = "descriptors.json";
+
+pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
+    let status = c.status();
+    if status != Status::Running {
+        return Err(Error::Other(format!(
+            "container {} is {}: only a running container can be checkpointed",
+            c.saved.id,
+            status.as_str()
+        )));
+    }
+    if o.common.lazy_pages {
+        return Err(Error::InvalidConfig(
+            "--lazy-pages: berth does not serve lazy pages yet (checkpoint without it)".into(),
+        ));
+    }
+    if o.status_fd.is_some() {
+        return Err(Error::InvalidConfig(
+            "--status-fd: it goes with --lazy-pages, which berth does not serve yet".into(),
+        ));
+    }
+    let spec = c.dir.config()?;
+    std::fs::create_dir_all(&o.common.image_path)
+        .map_err(|e| Error::sys(format!("--image-path {}", o.common.image_path.display()), e))?;
+    let images = opts::open_dir(&o.common.image_path, "--image-path")?;
+    let work = match &o.common.work_path {
+        Some(w) => {
+            std::fs::create_dir_all(w)
+                .map_err(|e| Error::sys(format!("--work-path {}", w.display()), e))?;
+            Some(opts::open_dir(w, "--work-path")?)
+        }
+        None => None,
+    };
+    let log_file = if o.pre_dump {
+        "pre-dump.log"
+    } else {
+        "dump.log"
+    };
+    let mut m = Msg::default();
+    m.int(1, images.as_raw_fd())
+        .int(2, c.saved.pid)
+        .bool(3, o.leave_running)
+        .bool(18, o.link_remap)
+        .bool(46, o.tcp_skip_in_flight)
+        .str(13, &c.saved.rootfs.to_string_lossy());
+    o.common.encode(
+        &mut m,
+        log_file,
+        work.as_ref().map(|w| w.as_raw_fd()),
+        &spec,
+    )?;
+    if let Some(parent) = &o.parent_path {
+        // Relative to the image directory, as CRIU reads it.
+        m.str(14, &parent.to_string_lossy()).bool(15, true);
+    }
+    if let Some((addr, port)) = &o.page_server {
+        let mut ps = Msg::default();
+        ps.str(1, addr).int(2, *port);
+        m.msg(11, &ps);
+    }
+    if let Some(dir) = freezer_dir(&c.saved.cgroup) {
+        m.str(44, &dir.to_string_lossy());
+    }
+    external_namespaces(&mut m, &spec)?;
+    if !o.pre_dump {
+        external_mounts(&mut m, &spec, c.saved.pid);
+        write_descriptors(&o.common.image_path, c.saved.pid)?;
+    }
+    let kind = if o.pre_dump {
+        let mut f = Msg::default();
+        f.bool(1, true);
+        let reply = criu::call(
+            Kind::FeatureCheck,
+            None,
+            Some(&f),
+            &[],
+            None,
+            &mut |_| Ok(()),
+            &mut |_| Ok(()),
+        )?;
+        if !reply.features.contains(&(1, true)) {
+            return Err(Error::Other(
+                "--pre-dump: CRIU here cannot track memory changes (its mem_track feature is missing)".into(),
+            ));
+        }
+        Kind::PreDump
+    } else {
+        Kind::Dump
+    };
+    let log_dir = o
+        .common
+        .work_path
+        .as_deref()
+        .unwrap_or(&o.common.image_path);
+    criu::call(
+        kind,
+        Some(&m),
+        None,
+        &[],
+        Some(&Log {
+            dir: log_dir,
+            file: log_file,
+        }),
+        &mut |_| Ok(()),
+        &mut |_| Ok(()),
+    )?;
+    Ok(())
+}
+
+/// The cgroup CRIU freezes the tree with: v1's freezer directory, or the
+/// v2 directory (CRIU 3.14+ uses cgroup.freeze). None without a cgroup of
+/// its own: CRIU then stops the processes with ptrace.
+fn freezer_dir(p: &crate::cgroups::Placement) -> Option<PathBuf> {
+    if p.v1.is_empty() {
+        return p.unified.clone();
+    }
+    p.v1.iter()
+        .find(|(c, _)| c.split(',').any(|x| x == "freezer"))
+        .map(|(_, d)| d.clone())
+}
+
+/// Namespaces the container joined by path are not its own: CRIU leaves
+/// them out of the image and restore joins them again (`net` and `pid`,
+/// the ones CRIU can treat so).
+fn external_namespaces(m: &mut Msg, spec: &Spec) -> Result<()> {
+    let Some(ns) = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()) else {
+        return Ok(());
+    };
+    for n in ns {
+        let Some(path) = n.path() else { continue };
+        let key = match n.typ() {
+            T::Network => "extRootNetNS",
+            T::Pid => "extRootPidNS",
+            _ => continue,
+        };
+        let kind = if n.typ() == T::Network { "net" } else { "pid" };
+        let st = nix::sys::stat::stat(path).map_err(|e| {
+            Error::sys(
+                format!("linux.namespaces: {kind} namespace {}", path.display()),
+                e,
+            )
+        })?;
+        m.str(37, &format!("{kind}[{}]:{key}", st.st_ino));
+    }
+    Ok(())
+}
+
+/// Mounts whose source is outside the container: CRIU records their
+/// place, and restore binds their sources again (runc's list: bind
+/// mounts, masked files, device nodes).
+fn external_mounts(m: &mut Msg, spec: &Spec, pid: i32) {
+    for (dest, _) in opts::bind_mounts(spec) {
+        ext_mnt(m, &dest, &dest);
+    }
+    for path in spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let inside = format!("/proc/{pid}/root{path}");
+        if std::fs::metadata(&inside).is_ok_and(|md| !md.is_dir()) {
+            ext_mnt(m, path, "/dev/null");
+        }
+    }
+    for d in opts::device_paths(spec) {
+        ext_mnt(m, &d, &d);
+    }
+}
+
+pub(super) fn ext_mnt(m: &mut Msg, key: &str, val: &str) {
+    let mut e = Msg::default();
+    e.str(1, key).str(2, val);
+    m.msg(23, &e);
+}
+
+/// What the init's fds 0, 1 and 2 are (pipe:[N], a path, /dev/null...).
+fn write_descriptors(images: &Path, pid: i32) -> Result<()> {
+    let fds: Vec<String> = (0..3)
+        .map(|i| {
+            std::fs::read_link(format!("/proc/{pid}/fd/{i}"))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "/dev/null".into())
+        })
+        .collect();
+    let json = serde_json::to_vec(&fds).map_err(|e| Error::Other(e.to_string()))?;
+    crate::state::write_atomic(&images.join(DESCRIPTORS), &json)
+}
