@@ -53,16 +53,18 @@ pub struct Log<'a> {
 /// FEATURE_CHECK); `features` is criu_features for FEATURE_CHECK.
 /// `on_notify` handles each notification; an error from it ends the
 /// request (CRIU then undoes what it did). `child_setup` runs in the
-/// forked CRIU before its exec (berth's restore puts it in the
-/// container's cgroup there). `inherit` fds go to CRIU as its fds 4, 5...
+/// `on_spawn` runs once CRIU exists, before the request goes: it may add
+/// options (berth's restore puts CRIU in the container's cgroup there,
+/// and names that cgroup to it). `inherit` fds go to CRIU as its fds 4,
+/// 5...
 pub fn call(
     kind: Kind,
-    opts: Option<&Msg>,
+    opts: Option<Msg>,
     features: Option<&Msg>,
     inherit: &[RawFd],
     log: Option<&Log>,
     on_notify: &mut dyn FnMut(&Notify) -> Result<()>,
-    on_spawn: &mut dyn FnMut(i32) -> Result<()>,
+    on_spawn: &mut dyn FnMut(i32, &mut Msg) -> Result<()>,
 ) -> Result<Reply> {
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
@@ -112,10 +114,13 @@ pub fn call(
     // Only CRIU holds the other end now: its exit ends every read.
     drop(theirs);
     let result = (|| {
-        on_spawn(child.id() as i32)?;
+        let mut opts = opts;
+        let mut extra = Msg::default();
+        on_spawn(child.id() as i32, &mut extra)?;
         let mut req = Msg::default();
         req.uint(1, kind as u64);
-        if let Some(o) = opts {
+        if let Some(o) = opts.as_mut() {
+            o.append(extra);
             req.msg(2, o);
         }
         if let Some(f) = features {

@@ -107,7 +107,7 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
             &[],
             None,
             &mut |_| Ok(()),
-            &mut |_| Ok(()),
+            &mut |_, _| Ok(()),
         )?;
         if !reply.features.contains(&(1, true)) {
             return Err(Error::Other(
@@ -125,7 +125,7 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
         .unwrap_or(&o.common.image_path);
     criu::call(
         kind,
-        Some(&m),
+        Some(m),
         None,
         &[],
         Some(&Log {
@@ -133,7 +133,7 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
             file: log_file,
         }),
         &mut |_| Ok(()),
-        &mut |_| Ok(()),
+        &mut |_, _| Ok(()),
     )?;
     Ok(())
 }

@@ -42,6 +42,10 @@ impl Msg {
     pub fn msg(&mut self, field: u32, m: &Msg) -> &mut Self {
         self.bytes(field, &m.0)
     }
+    /// The fields of `other` after these (protobuf merges them).
+    pub fn append(&mut self, other: Msg) {
+        self.0.extend(other.0);
+    }
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }

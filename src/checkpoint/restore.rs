@@ -176,7 +176,7 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
         let hooks = spec.hooks().as_ref();
         let reply = criu::call(
             Kind::Restore,
-            Some(&m),
+            Some(m),
             None,
             &inherit_fds,
             Some(&Log {
@@ -211,15 +211,16 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
                 }
                 _ => Ok(()),
             },
-            &mut |criu_pid| {
+            &mut |criu_pid, extra| {
                 // CRIU in the container's cgroup first: the tree it
-                // restores is born there.
+                // restores is born there, and CRIU restores the cgroups
+                // of the image below it (a new cgroupsPath too).
                 mgr.adopt(criu_pid, linux.and_then(|l| l.resources().as_ref()))?;
                 join_pid(&placement, criu_pid)?;
                 if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
                     mgr.apply(r)?;
                 }
-                Ok(())
+                cgroup_roots(criu_pid, extra)
             },
         )?;
         // CRIU is done with the root: the bind goes, so that delete can
@@ -274,6 +275,25 @@ fn join_pid(p: &cgroups::Placement, pid: i32) -> Result<()> {
         let procs = d.join("cgroup.procs");
         std::fs::write(&procs, pid.to_string())
             .map_err(|e| Error::sys(format!("put criu in {}", procs.display()), e))?;
+    }
+    Ok(())
+}
+
+/// criu_opts.cg_root: each controller's cgroup of CRIU's (the
+/// container's), as /proc/PID/cgroup names them (v2's controller "").
+fn cgroup_roots(pid: i32, m: &mut Msg) -> Result<()> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(|e| Error::sys("read criu's /proc/PID/cgroup", e))?;
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (Some(_), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        for ctrl in ctrls.split(',') {
+            let mut r = Msg::default();
+            r.str(1, ctrl).str(2, path);
+            m.msg(25, &r);
+        }
     }
     Ok(())
 }
