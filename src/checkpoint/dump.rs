@@ -54,14 +54,7 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
     std::fs::create_dir_all(&o.common.image_path)
         .map_err(|e| Error::sys(format!("--image-path {}", o.common.image_path.display()), e))?;
     let images = opts::open_dir(&o.common.image_path, "--image-path")?;
-    let work = match &o.common.work_path {
-        Some(w) => {
-            std::fs::create_dir_all(w)
-                .map_err(|e| Error::sys(format!("--work-path {}", w.display()), e))?;
-            Some(opts::open_dir(w, "--work-path")?)
-        }
-        None => None,
-    };
+    let work = o.common.open_work_dir()?;
     let log_file = if o.pre_dump {
         "pre-dump.log"
     } else {
@@ -118,11 +111,7 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
     } else {
         Kind::Dump
     };
-    let log_dir = o
-        .common
-        .work_path
-        .as_deref()
-        .unwrap_or(&o.common.image_path);
+    let log_dir = o.common.log_dir();
     criu::call(
         kind,
         Some(m),

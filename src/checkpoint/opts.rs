@@ -56,6 +56,22 @@ pub struct Common {
 }
 
 impl Common {
+    /// `--work-path`, made if missing and opened (None: CRIU works in the
+    /// image directory).
+    pub fn open_work_dir(&self) -> Result<Option<OwnedFd>> {
+        let Some(w) = &self.work_path else {
+            return Ok(None);
+        };
+        std::fs::create_dir_all(w)
+            .map_err(|e| Error::sys(format!("--work-path {}", w.display()), e))?;
+        open_dir(w, "--work-path").map(Some)
+    }
+
+    /// Where CRIU writes its log: the work path, else the image path.
+    pub fn log_dir(&self) -> &Path {
+        self.work_path.as_deref().unwrap_or(&self.image_path)
+    }
+
     /// The shared criu_opts fields.
     pub fn encode(
         &self,

@@ -119,14 +119,7 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
         .map_err(|e| Error::sys(format!("bind {} for criu", rootfs.display()), e))?;
         prepare_mountpoints(&criu_root, spec, &bundle.dir)?;
 
-        let work = match &o.common.work_path {
-            Some(w) => {
-                std::fs::create_dir_all(w)
-                    .map_err(|e| Error::sys(format!("--work-path {}", w.display()), e))?;
-                Some(opts::open_dir(w, "--work-path")?)
-            }
-            None => None,
-        };
+        let work = o.common.open_work_dir()?;
         let mut m = Msg::default();
         m.int(1, images.as_raw_fd())
             .bool(6, true)
@@ -168,11 +161,7 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
             m.msg(27, &f);
         }
         let inherit_fds: Vec<RawFd> = inherit.iter().map(|f| f.as_raw_fd()).collect();
-        let log_dir = o
-            .common
-            .work_path
-            .clone()
-            .unwrap_or_else(|| o.common.image_path.clone());
+        let log_dir = o.common.log_dir();
         let hooks = spec.hooks().as_ref();
         let reply = criu::call(
             Kind::Restore,
@@ -180,7 +169,7 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
             None,
             &inherit_fds,
             Some(&Log {
-                dir: &log_dir,
+                dir: log_dir,
                 file: "restore.log",
             }),
             &mut |n| match n.script.as_str() {
@@ -309,6 +298,7 @@ fn prepare_mountpoints(root: &Path, spec: &oci_spec::runtime::Spec, bundle: &Pat
         .filter(|m| m.typ().as_deref() == Some("tmpfs"))
         .map(|m| crate::rootfs::inner(m.destination()))
         .collect();
+    let binds = opts::bind_mounts(spec);
     let r = pathrs::Root::open(root)
         .map_err(|e| Error::Other(format!("open {}: {e}", root.display())))?;
     for m in &mounts {
@@ -320,7 +310,7 @@ fn prepare_mountpoints(root: &Path, spec: &oci_spec::runtime::Spec, bundle: &Pat
         if tmpfs.iter().any(|t| dest != *t && dest.starts_with(t)) {
             continue;
         }
-        let bind_file = opts::bind_mounts(spec).iter().any(|(d, s)| {
+        let bind_file = binds.iter().any(|(d, s)| {
             Path::new(d) == Path::new("/").join(&dest) && {
                 let s = if s.is_absolute() {
                     s.clone()
