@@ -74,7 +74,19 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
         &spec,
     )?;
     if let Some(parent) = &o.parent_path {
-        // Relative to the image directory, as CRIU reads it.
+        // Relative to the image directory, as CRIU reads it (runc's rule).
+        if parent.is_absolute() {
+            return Err(Error::InvalidConfig(format!(
+                "--parent-path {}: must be relative to --image-path",
+                parent.display()
+            )));
+        }
+        if !o.common.image_path.join(parent).is_dir() {
+            return Err(Error::InvalidConfig(format!(
+                "--parent-path {}: no such directory beside the images",
+                parent.display()
+            )));
+        }
         m.str(14, &parent.to_string_lossy()).bool(15, true);
     }
     if let Some((addr, port)) = &o.page_server {
