@@ -83,6 +83,7 @@ pub fn features() -> Value {
         v.sort();
         v
     };
+    let checkpoint = crate::checkpoint::criu_works().to_string();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::OCI_VERSION,
@@ -95,7 +96,7 @@ pub fn features() -> Value {
                 "v1": true,
                 "v2": true,
                 "systemd": true,
-                "systemdUser": false,
+                "systemdUser": true,
                 "rdma": false
             },
             "seccomp": {
@@ -118,7 +119,11 @@ pub fn features() -> Value {
             "mountExtensions": { "idmap": { "enabled": true } }
         },
         "annotations": {
-            "org.opencontainers.runtime-spec.features.berth.version": env!("CARGO_PKG_VERSION")
+            "org.opencontainers.runtime-spec.features.berth.version": env!("CARGO_PKG_VERSION"),
+            // `checkpoint` and `restore` work only where CRIU does; runc's
+            // key too, for the tools that read it.
+            "org.opencontainers.runtime-spec.features.berth.checkpoint.enabled": checkpoint,
+            "org.opencontainers.runc.checkpoint.enabled": checkpoint
         }
     })
 }

@@ -71,9 +71,18 @@ pub fn set_size(fd: RawFd, width: u16, height: u16) {
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
 
+/// A session of the process's own, without a terminal (as runc's init and
+/// exec'd processes have): CRIU refuses to dump a tree whose session leader
+/// is outside its pid namespace, and the caller's job control stays the
+/// caller's (berth forwards signals in the foreground).
+pub fn new_session() -> Result<()> {
+    nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
+    Ok(())
+}
+
 /// Make the slave the calling process's controlling terminal and stdio.
 pub fn become_session_leader_on(slave_path: &str) -> Result<()> {
-    nix::unistd::setsid().map_err(|e| Error::sys("setsid", e))?;
+    new_session()?;
     let c = std::ffi::CString::new(slave_path).unwrap_or_default();
     // SAFETY: valid path.
     let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR) };

@@ -28,9 +28,17 @@ test_checkpoint_bad_input() {
   id=$(cid a)
   must_create "$B" "$id"
   must_start "$id"
+  # CRIU here cannot say what it has (criu check fails): an error naming
+  # the flag.
   bcmd checkpoint --lazy-pages --image-path "$T_TMP/img" "$id"
   assert_rc 1 "--lazy-pages"
   assert_contains "$ERR" "--lazy-pages" "error"
+  bcmd checkpoint --status-fd 1 --image-path "$T_TMP/img" "$id"
+  assert_rc 1 "--status-fd without --lazy-pages"
+  assert_contains "$ERR" "give --lazy-pages" "error"
+  bcmd checkpoint --lazy-pages --status-fd 9 --image-path "$T_TMP/img" "$id"
+  assert_rc 1 "--status-fd of a closed fd"
+  assert_contains "$ERR" "--status-fd 9" "error"
   bcmd checkpoint --manage-cgroups-mode sometimes --image-path "$T_TMP/img" "$id"
   assert_rc 1 "a bad --manage-cgroups-mode"
   assert_contains "$ERR" "--manage-cgroups-mode" "error"
@@ -83,4 +91,16 @@ test_checkpoint_failed_dump_leaves_it_running() {
   c1=$(cat "$B/rootfs/tmp/count")
   sleep 0.5
   [ "$(cat "$B/rootfs/tmp/count")" -gt "$c1" ] || fail "the container does not run on after a failed dump"
+}
+
+test_features_say_checkpoint_works_only_where_criu_does() {
+  local want=false got
+  criu check >/dev/null 2>&1 && want=true
+  bcmd features
+  assert_rc 0 "features"
+  got=$(printf '%s' "$OUT" | "$PY" -c 'import json, sys; a = json.load(sys.stdin)["annotations"]; print(a["org.opencontainers.runtime-spec.features.berth.checkpoint.enabled"], a["org.opencontainers.runc.checkpoint.enabled"])')
+  assert_eq "$got" "$want $want" "features' checkpoint annotations (criu check: $want)"
+  # Without CRIU on PATH: false.
+  got=$(env PATH=/nonexistent "$BERTH" features | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["annotations"]["org.opencontainers.runc.checkpoint.enabled"])')
+  assert_eq "$got" false "features without criu on PATH"
 }

@@ -346,3 +346,26 @@ test_run_forwards_signals() {
   assert_eq "$rc" 5 "berth run's exit status"
   assert_eq "$(cat "$B/host/out" 2>/dev/null)" got-usr1 "signal seen by the container"
 }
+
+test_init_has_its_own_session_and_the_containers_dev_null() {
+  # As runc: the init leads a session of its own (no terminal), and stdio
+  # that was the host's /dev/null is the container's /dev/null, a file on
+  # one of its own mounts (what lets CRIU checkpoint it). An exec'd
+  # process leads its own session too.
+  make_bundle a sh -c 'echo "sid:$(cut -d" " -f6 /proc/self/stat)"; m=$(sed -n "s/^mnt_id:[[:space:]]*//p" /proc/self/fdinfo/0); grep -q "^$m " /proc/self/mountinfo && echo stdin-inside; exec sleep 100'
+  local id i
+  id=$(cid a)
+  b create --bundle "$B" "$id" </dev/null >"$T_TMP/o" 2>&1
+  RC=$?
+  assert_rc 0 "create"
+  record_pid "$(state_field "$id" pid)"
+  must_start "$id"
+  for ((i = 0; i < 100; i++)); do
+    grep -q stdin-inside "$T_TMP/o" && break
+    sleep 0.05
+  done
+  assert_eq "$(cat "$T_TMP/o")" "$(printf 'sid:1\nstdin-inside')" "the init's session and stdin"
+  bcmd exec "$id" sh -c 'test "$(cut -d" " -f6 /proc/self/stat)" = "$$" && echo own-session'
+  assert_eq "$OUT" own-session "an exec'd process's session"
+  bcmd delete --force "$id"
+}

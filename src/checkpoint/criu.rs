@@ -27,6 +27,35 @@ pub enum Kind {
     FeatureCheck = 9,
 }
 
+/// criu_features' fields berth asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    MemTrack = 1,
+    LazyPages = 2,
+}
+
+/// FEATURE_CHECK for one feature, which `flag` needs: an error saying
+/// `missing` where CRIU here lacks it.
+pub fn require_feature(f: Feature, flag: &str, missing: &str) -> Result<()> {
+    let mut ask = Msg::default();
+    ask.bool(f as u32, true);
+    let reply = call(
+        Kind::FeatureCheck,
+        None,
+        Some(&ask),
+        &[],
+        None,
+        &mut |_| Ok(()),
+        &mut |_, _| Ok(()),
+    )
+    .map_err(|e| Error::Other(format!("{flag}: asking CRIU for its features: {e}")))?;
+    if reply.features.contains(&(f as u32, true)) {
+        Ok(())
+    } else {
+        Err(Error::Other(format!("{flag}: CRIU here {missing}")))
+    }
+}
+
 /// A notification (criu_notify): a stage CRIU has reached, the pid it
 /// concerns, and any fd that came with it (orphan-pts-master's pty).
 pub struct Notify {
@@ -52,7 +81,7 @@ pub struct Log<'a> {
 /// Run one request. `opts` is criu_opts (None for VERSION and
 /// FEATURE_CHECK); `features` is criu_features for FEATURE_CHECK.
 /// `on_notify` handles each notification; an error from it ends the
-/// request (CRIU then undoes what it did). `child_setup` runs in the
+/// request (CRIU then undoes what it did).
 /// `on_spawn` runs once CRIU exists, before the request goes: it may add
 /// options (berth's restore puts CRIU in the container's cgroup there,
 /// and names that cgroup to it). `inherit` fds go to CRIU as its fds 4,
@@ -265,6 +294,18 @@ fn receive(sock: &OwnedFd) -> Result<(Vec<u8>, Vec<OwnedFd>)> {
     Ok((buf, fds))
 }
 
+/// Whether CRIU is here and can work on this kernel as this user (`criu
+/// check` says so): what `berth features` reports.
+pub fn works() -> bool {
+    Command::new("criu")
+        .arg("check")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// An error with the lines of CRIU's log that say what went wrong, and
 /// `criu check`'s words where CRIU itself cannot work on this host.
 fn with_log(e: Error, log: Option<&Log>) -> Error {
@@ -272,9 +313,13 @@ fn with_log(e: Error, log: Option<&Log>) -> Error {
     if let Some(l) = log {
         let path = l.dir.join(l.file);
         if let Ok(text) = std::fs::read_to_string(&path) {
+            // CRIU's own error lines ("(00.15) Error (criu/…): …"), not
+            // the mount table's "errors=" options; those the reply already
+            // carries are not said twice.
             let errors: Vec<&str> = text
                 .lines()
-                .filter(|x| x.contains("Error") || x.contains("error"))
+                .filter_map(|x| x.find("Error (").map(|i| &x[i..]))
+                .filter(|x| !out.contains(x.trim()))
                 .collect();
             let tail = &errors[errors.len().saturating_sub(5)..];
             if !tail.is_empty() {

@@ -40,15 +40,21 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
             status.as_str()
         )));
     }
+    let status_fd = match o.status_fd {
+        Some(fd) if !o.common.lazy_pages => {
+            return Err(Error::InvalidConfig(format!(
+                "--status-fd {fd}: it says when lazy pages are served; give --lazy-pages too"
+            )))
+        }
+        Some(fd) => Some(writable_fd(fd)?),
+        None => None,
+    };
     if o.common.lazy_pages {
-        return Err(Error::InvalidConfig(
-            "--lazy-pages: berth does not serve lazy pages yet (checkpoint without it)".into(),
-        ));
-    }
-    if o.status_fd.is_some() {
-        return Err(Error::InvalidConfig(
-            "--status-fd: it goes with --lazy-pages, which berth does not serve yet".into(),
-        ));
+        criu::require_feature(
+            criu::Feature::LazyPages,
+            "--lazy-pages",
+            "cannot serve pages lazily (its lazy_pages feature, userfaultfd, is missing)",
+        )?;
     }
     let spec = c.dir.config()?;
     std::fs::create_dir_all(&o.common.image_path)
@@ -103,27 +109,17 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
         write_descriptors(&o.common.image_path, c.saved.pid)?;
     }
     let kind = if o.pre_dump {
-        let mut f = Msg::default();
-        f.bool(1, true);
-        let reply = criu::call(
-            Kind::FeatureCheck,
-            None,
-            Some(&f),
-            &[],
-            None,
-            &mut |_| Ok(()),
-            &mut |_, _| Ok(()),
+        criu::require_feature(
+            criu::Feature::MemTrack,
+            "--pre-dump",
+            "cannot track memory changes (its mem_track feature is missing)",
         )?;
-        if !reply.features.contains(&(1, true)) {
-            return Err(Error::Other(
-                "--pre-dump: CRIU here cannot track memory changes (its mem_track feature is missing)".into(),
-            ));
-        }
         Kind::PreDump
     } else {
         Kind::Dump
     };
     let log_dir = o.common.log_dir();
+    let mut status_fd = status_fd;
     criu::call(
         kind,
         Some(m),
@@ -133,10 +129,43 @@ pub fn checkpoint(c: &Container, o: &DumpOptions) -> Result<()> {
             dir: log_dir,
             file: log_file,
         }),
-        &mut |_| Ok(()),
+        // CRIU 3.15+ says "status-ready" once its page server waits for
+        // the lazy restore (older ones wrote to a status fd of their own).
+        &mut |n| {
+            if n.script == "status-ready" {
+                if let Some(fd) = status_fd.take() {
+                    nix::unistd::write(&fd, &[0])
+                        .map_err(|e| Error::sys("write to --status-fd", e))?;
+                }
+            }
+            Ok(())
+        },
         &mut |_, _| Ok(()),
     )?;
     Ok(())
+}
+
+/// `--status-fd N`: an fd berth inherited, open for writing; berth owns it
+/// from here (it is closed once the \0 is written).
+fn writable_fd(fd: i32) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_GETFL reads flags; any int is a valid argument.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(Error::sys(
+            format!("--status-fd {fd}"),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let mode = flags & libc::O_ACCMODE;
+    if fd <= 2 || (mode != libc::O_WRONLY && mode != libc::O_RDWR) {
+        return Err(Error::InvalidConfig(format!(
+            "--status-fd {fd}: not an fd open for writing (besides stdio)"
+        )));
+    }
+    // SAFETY: the fd is open (F_GETFL said so) and given to berth by its
+    // caller for this one use.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
 /// The cgroup CRIU freezes the tree with: v1's freezer directory, or the

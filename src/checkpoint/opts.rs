@@ -89,6 +89,7 @@ impl Common {
             .bool(8, self.file_locks)
             .bool(16, self.auto_dedup)
             .bool(24, true)
+            .bool(48, self.lazy_pages)
             .bool(50, true);
         if let Some(fd) = work_fd {
             m.int(17, fd);

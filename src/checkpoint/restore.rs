@@ -35,15 +35,19 @@ pub struct RestoreOptions {
 /// The restored init's pid.
 pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
     state::validate_id(id)?;
-    if o.common.lazy_pages {
-        return Err(Error::InvalidConfig(
-            "--lazy-pages: berth does not restore from a lazy-pages server yet".into(),
-        ));
-    }
     if o.rootless {
         return Err(Error::Other(
             "restore needs root: CRIU restores no container for an ordinary user".into(),
         ));
+    }
+    if o.common.lazy_pages {
+        // The pages come from a `criu lazy-pages` daemon the caller runs
+        // beside the images (its socket is in the work directory).
+        super::criu::require_feature(
+            super::criu::Feature::LazyPages,
+            "--lazy-pages",
+            "cannot restore pages lazily (its lazy_pages feature, userfaultfd, is missing)",
+        )?;
     }
     let bundle = Bundle::load(&o.bundle)?;
     let rootfs = bundle.rootfs()?;
@@ -66,7 +70,8 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
             "--console-socket was given but config.json: process.terminal is false".into()
         }));
     }
-    let images = opts::open_dir(&o.common.image_path, "--image-path")?;
+    // Checked here, before anything is made; opened again below.
+    drop(opts::open_dir(&o.common.image_path, "--image-path")?);
     let descriptors: Vec<String> = std::fs::read(o.common.image_path.join(DESCRIPTORS))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -96,17 +101,20 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
         made_cgroup = true;
         // CRIU's mounts (the rootfs as a mount point, binds under it) in a
         // mount namespace of this process's own: nothing reaches the host,
-        // and all of it goes when berth exits.
+        // and all of it goes when berth exits. Slaves, not private: a bind
+        // mount that was a slave of the host's gets that back from its
+        // source's mount, which CRIU (mount-v2) refuses to copy from a
+        // private one.
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
             .map_err(|e| Error::sys("unshare a mount namespace for criu", e))?;
         mount(
             None::<&str>,
             "/",
             None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
             None::<&str>,
         )
-        .map_err(|e| Error::sys("make the mounts private", e))?;
+        .map_err(|e| Error::sys("make the mounts slaves", e))?;
         let criu_root = dir.path.join("criu-root");
         std::fs::create_dir(&criu_root).map_err(|e| Error::sys("mkdir criu-root", e))?;
         mount(
@@ -119,6 +127,10 @@ pub fn restore(root: &Root, id: &str, o: &RestoreOptions) -> Result<i32> {
         .map_err(|e| Error::sys(format!("bind {} for criu", rootfs.display()), e))?;
         prepare_mountpoints(&criu_root, spec, &bundle.dir)?;
 
+        // Opened in the new mount namespace: CRIU works in this directory
+        // (the default work directory) and mounts its cgroup yard there,
+        // which the kernel refuses (EINVAL) on a mount of another namespace.
+        let images = opts::open_dir(&o.common.image_path, "--image-path")?;
         let work = o.common.open_work_dir()?;
         let mut m = Msg::default();
         m.int(1, images.as_raw_fd())

@@ -34,7 +34,9 @@ pub struct Shared {
     /// Deduplicate images against the parent's.
     #[arg(long)]
     pub auto_dedup: bool,
-    /// Lazy migration of memory pages (not served by berth yet: refused).
+    /// Migrate memory pages lazily: checkpoint serves them (with
+    /// --page-server) until a restore with --lazy-pages, fed by a `criu
+    /// lazy-pages` daemon, has taken them all.
     #[arg(long)]
     pub lazy_pages: bool,
 }
@@ -86,7 +88,8 @@ pub struct Args {
     /// ADDRESS:PORT of a CRIU page server to send the pages to.
     #[arg(long)]
     pub page_server: Option<String>,
-    /// With --lazy-pages: an fd to write \0 to once the server is ready.
+    /// With --lazy-pages: an fd berth writes \0 to once the pages are
+    /// served, and then closes.
     #[arg(long)]
     pub status_fd: Option<i32>,
     pub id: String,

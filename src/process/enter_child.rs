@@ -77,6 +77,8 @@ fn steps(e: &Enter, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resul
     if e.want_pty {
         // The container's /dev/ptmx: the pty belongs to its devpts.
         pty::hand_over(chan, pty::open(Some(e.process), e.proxied_pty)?)?;
+    } else {
+        crate::tty::new_session()?;
     }
     chan.send(&Msg::Ready)?;
     prctl(libc::PR_SET_PDEATHSIG, 0);

@@ -159,6 +159,9 @@ fn steps(l: &Launch, chan: &Channel, cgroup: &dyn Manager, placed: bool) -> Resu
     let process = l.spec.process().as_ref();
     if l.want_pty {
         attach_pty(chan, process, l)?;
+    } else {
+        crate::tty::new_session()?;
+        reopen_dev_null()?;
     }
     // /dev is complete (the console too): now it may be read-only.
     mounts::finish_read_only(&late_read_only)?;
@@ -405,6 +408,42 @@ fn attach_pty(chan: &Channel, process: Option<&Process>, l: &Launch) -> Result<(
         .map_err(|e| Error::sys("bind the pty onto /dev/console", e))?;
     }
     pty::hand_over(chan, pty)
+}
+
+/// Stdio that is the host's /dev/null becomes the container's own (the
+/// same device, opened inside): CRIU can dump only files it finds in the
+/// container's mounts, and runc does the same.
+fn reopen_dev_null() -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let Ok(null) = nix::sys::stat::stat("/dev/null") else {
+        return Ok(());
+    };
+    if null.st_mode & libc::S_IFMT != libc::S_IFCHR {
+        return Ok(());
+    }
+    for fd in 0..3 {
+        // SAFETY: fstat of fds 0-2, which may or may not be open.
+        let st = match nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }) {
+            Ok(st) => st,
+            Err(_) => continue,
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != null.st_rdev {
+            continue;
+        }
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| Error::sys("open the container's /dev/null", e))?;
+        // SAFETY: dup2 onto a stdio fd of ours.
+        if unsafe { libc::dup2(f.as_raw_fd(), fd) } < 0 {
+            return Err(Error::sys(
+                format!("reopen fd {fd} as /dev/null"),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Worked out before `create` returns so that a missing program fails

@@ -6,7 +6,7 @@
 # A process that counts in memory: it writes each number to /tmp/count
 # (in the rootfs, read from here) and never reads it back, so a restored
 # one goes on from where it was only if its memory came back.
-COUNTER='i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.2; done'
+COUNTER='i=0; while :; do i=$((i+1)); echo $i; echo $i >/tmp/count; sleep 0.2; done'
 
 count() { cat "$B/rootfs/tmp/count" 2>/dev/null; }
 
@@ -20,14 +20,51 @@ wait_count() {
   fail "the counter did not pass $1 (it says $(count))"
 }
 
-# cp ARGS...: checkpoint, output in OUT/ERR, status in RC.
-cp_() { bcmd checkpoint "$@"; }
-# rs ID [ARGS...]: restore -d of the test's bundle as ID.
+# cp ARGS...: checkpoint, output in OUT/ERR, status in RC; on failure
+# ERR also has CRIU's error lines from the dump log (runc names the log
+# without quoting it).
+cp_() {
+  bcmd checkpoint "$@"
+  [ "$RC" = 0 ] && return 0
+  local log
+  for log in "$T_TMP"/img*/dump.log "$T_TMP"/img*/*/dump.log; do
+    [ -f "$log" ] && ERR="$ERR | $log: $(grep -h 'Error' "$log" | tail -n 3 | tr '\n' ' ')"
+  done
+}
+# cp_create ID [FILE]: create the test's bundle as ID with its stdin and
+# stderr on /dev/null (the container's own /dev/null once created: CRIU
+# dumps no file from outside the container's mounts) and its stdout on
+# /dev/null too, or on a pipe whose reader appends to FILE.
+cp_create() {
+  local id=$1 out=${2:-} pid
+  if [ -n "$out" ]; then
+    b create --bundle "$B" "$id" </dev/null 2>/dev/null > >(exec cat >>"$out")
+    RC=$?
+    record_pid $!
+  else
+    b create --bundle "$B" "$id" </dev/null >/dev/null 2>&1
+    RC=$?
+  fi
+  [ "$RC" = 0 ] || fail "create $id failed (rc $RC)"
+  pid=$(state_field "$id" pid)
+  [ -n "$pid" ] && record_pid "$pid"
+}
+
+# rs ID [ARGS...]: restore -d of the test's bundle as ID; with RS_OUT set,
+# its stdout is a pipe whose reader appends to $RS_OUT (the restored
+# process gets it in place of the pipe it had).
 rs() {
   local id=$1
   shift
-  b restore -d --bundle "$B" "$@" "$id" </dev/null >"$T_TMP/.out" 2>"$T_TMP/.err"
-  RC=$?
+  if [ -n "${RS_OUT:-}" ]; then
+    b restore -d --bundle "$B" "$@" "$id" </dev/null 2>"$T_TMP/.err" > >(exec cat >>"$RS_OUT")
+    RC=$?
+    record_pid $!
+    : >"$T_TMP/.out"
+  else
+    b restore -d --bundle "$B" "$@" "$id" </dev/null >"$T_TMP/.out" 2>"$T_TMP/.err"
+    RC=$?
+  fi
   OUT=$(cat "$T_TMP/.out")
   ERR=$(cat "$T_TMP/.err")
   if [ "$RC" = 0 ]; then
@@ -45,7 +82,7 @@ test_cp_counter_continues() {
   counter_bundle
   local id before after
   id=$(cid a)
-  must_create "$B" "$id"
+  cp_create "$id" "$T_TMP/out1"
   must_start "$id"
   wait_count 5
   cp_ --image-path "$T_TMP/img" "$id"
@@ -58,13 +95,17 @@ test_cp_counter_continues() {
   assert_eq "$(count)" "$before" "the counter after checkpoint"
   [ -f "$T_TMP/img/inventory.img" ] || fail "no inventory.img in the image directory"
   bcmd delete --force "$id"
-  rs "$id" --image-path "$T_TMP/img"
+  grep -qx 2 "$T_TMP/out1" || fail "the counter's stdout did not reach its pipe before the checkpoint"
+  RS_OUT=$T_TMP/out2 rs "$id" --image-path "$T_TMP/img"
   assert_rc 0 "restore -d"
   assert_eq "$(state_field "$id" status)" running "state after restore"
   wait_count "$before"
   after=$(count)
   # It went on from its own memory: the next numbers, not 1, 2, 3.
   [ "$after" -gt "$before" ] || fail "after restore the counter says $after (it was at $before)"
+  # ... and writes them to the pipe restore gave it in place of its own.
+  sleep 0.5
+  grep -qx "$after" "$T_TMP/out2" || fail "the restored counter's stdout ($after) is not in the new pipe: $(tr '\n' ' ' <"$T_TMP/out2")"
   bcmd exec "$id" sh -c 'echo exec-ok'
   assert_rc 0 "exec into the restored container"
   assert_eq "$OUT" exec-ok "exec's output"
@@ -85,7 +126,7 @@ test_cp_leave_running_then_restore_as_another() {
   local id id2 pid2
   id=$(cid a)
   id2=$(cid b)
-  must_create "$B" "$id"
+  cp_create "$id"
   must_start "$id"
   wait_count 3
   cp_ --leave-running --image-path "$T_TMP/img" "$id"
@@ -112,7 +153,7 @@ test_cp_pre_dump_then_dump() {
   counter_bundle
   local id before
   id=$(cid a)
-  must_create "$B" "$id"
+  cp_create "$id"
   must_start "$id"
   wait_count 3
   cp_ --pre-dump --image-path "$T_TMP/img/parent" "$id"
@@ -129,6 +170,49 @@ test_cp_pre_dump_then_dump() {
   bcmd delete --force "$id"
 }
 
+test_cp_lazy_pages_through_a_page_server() {
+  counter_bundle
+  local id id2 port=27277 cpid got before i
+  id=$(cid a)
+  id2=$(cid b)
+  cp_create "$id"
+  must_start "$id"
+  wait_count 3
+  # The status fd: the write end of a fifo, which berth closes after
+  # writing \0 once the pages are served.
+  mkfifo "$T_TMP/status"
+  exec {sfd}<>"$T_TMP/status"
+  b checkpoint --lazy-pages --page-server "127.0.0.1:$port" --status-fd "$sfd" \
+    --work-path "$T_TMP/work" --image-path "$T_TMP/img" "$id" </dev/null >"$T_TMP/cp.out" 2>"$T_TMP/cp.err" &
+  cpid=$!
+  record_pid "$cpid"
+  exec {sfd}>&-
+  got=$(timeout 30 dd if="$T_TMP/status" bs=1 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+  assert_eq "$got" 00 "what came over --status-fd (checkpoint said: $(cat "$T_TMP/cp.err"))"
+  [ -f "$T_TMP/img/inventory.img" ] || fail "no inventory.img while the pages are served"
+  before=$(count)
+  # The restoring side: CRIU's lazy-pages daemon fetches the pages from
+  # the page server for the restore, which runs as another container (the
+  # dumped one is gone only once its last page has moved).
+  criu lazy-pages --page-server --address 127.0.0.1 --port "$port" -D "$T_TMP/img" >"$T_TMP/lazy.log" 2>&1 &
+  record_pid $!
+  CGP="$T_CG/restored" cfg "$B" 'c["linux"]["cgroupsPath"] = E["CGP"]'
+  rs "$id2" --image-path "$T_TMP/img" --lazy-pages
+  assert_rc 0 "restore --lazy-pages"
+  wait_count "$before"
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$cpid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$cpid" 2>/dev/null && fail "checkpoint --lazy-pages still runs after the restore"
+  wait "$cpid"
+  assert_eq "$?" 0 "checkpoint --lazy-pages's status (it said: $(cat "$T_TMP/cp.err"))"
+  bcmd state "$id"
+  [ "$RC" != 0 ] || fail "the dumped container is still there: $OUT"
+  bcmd delete --force "$id2"
+  assert_rc 0 "delete --force"
+}
+
 test_cp_tcp_established() {
   # A loopback TCP connection inside the container, open across the
   # checkpoint: nc -l reads what a client sends once a second.
@@ -136,7 +220,7 @@ test_cp_tcp_established() {
   cfg "$B" 'for s in ("bounding", "effective", "permitted"): c["process"]["capabilities"][s].append("CAP_NET_ADMIN")'
   local id n
   id=$(cid a)
-  must_create "$B" "$id"
+  cp_create "$id"
   must_start "$id"
   sleep 3
   cp_ --tcp-established --image-path "$T_TMP/img" "$id"
@@ -157,7 +241,7 @@ test_cp_bind_mount_and_tmpfs() {
   add_mount "$B" /data tmpfs tmpfs size=1m
   local id
   id=$(cid a)
-  must_create "$B" "$id"
+  cp_create "$id"
   must_start "$id"
   sleep 1
   cp_ --image-path "$T_TMP/img" "$id"
@@ -175,6 +259,71 @@ test_cp_bind_mount_and_tmpfs() {
   done
   [ -s "$B/host/count" ] || fail "the bind mount does not reach the host after restore"
   bcmd delete --force "$id"
+}
+
+# console_receiver SOCKET OUT: in the background, take the pty master
+# sent over SOCKET and append what it reads to OUT until the container's
+# side closes.
+console_receiver() {
+  cat >"$T_TMP/recv.py" <<'EOF'
+import os, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(1)
+s.settimeout(120)
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1024, 4)
+with open(out, "ab", buffering=0) as f:
+    while True:
+        try:
+            d = os.read(fds[0], 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        f.write(d)
+EOF
+  bg "$PY" -S "$T_TMP/recv.py" "$1" "$2"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -S "$1" ] && return 0
+    sleep 0.05
+  done
+  fail "the console receiver did not start"
+}
+
+# term_saw OUT LINE: OUT (a terminal's output, \r\n) has the line LINE.
+term_saw() { tr -d '\r' <"$1" 2>/dev/null | grep -qx "$2"; }
+
+test_cp_terminal_restored_to_a_new_console_socket() {
+  make_bundle a sh -c 'i=0; while :; do i=$((i+1)); echo "n$i"; echo $i >/tmp/count; sleep 0.2; done'
+  cfg "$B" 'c["process"]["terminal"] = True'
+  local id before i
+  id=$(cid a)
+  console_receiver "$T_TMP/c1.sock" "$T_TMP/c1.out"
+  bcreate "$B" "$id" --console-socket "$T_TMP/c1.sock"
+  assert_rc 0 "create --console-socket"
+  must_start "$id"
+  wait_count 3
+  term_saw "$T_TMP/c1.out" n2 || fail "nothing came over the first terminal"
+  cp_ --image-path "$T_TMP/img" "$id"
+  assert_rc 0 "checkpoint of a container with a terminal"
+  before=$(count)
+  bcmd delete --force "$id"
+  console_receiver "$T_TMP/c2.sock" "$T_TMP/c2.out"
+  rs "$id" --image-path "$T_TMP/img" --console-socket "$T_TMP/c2.sock"
+  assert_rc 0 "restore --console-socket"
+  # The restored process goes on counting, onto the new terminal.
+  for ((i = 0; i < 100; i++)); do
+    term_saw "$T_TMP/c2.out" "n$((before + 2))" && break
+    sleep 0.2
+  done
+  term_saw "$T_TMP/c2.out" "n$((before + 2))" ||
+    fail "n$((before + 2)) never came over the restored terminal (got: $(tr -d '\r' <"$T_TMP/c2.out" | head -c 200 | tr '\n' ' '))"
+  bcmd delete --force "$id"
+  assert_rc 0 "delete --force"
+  assert_nothing_left "$id" a
 }
 
 test_cp_bad_input_leaves_nothing() {
@@ -196,15 +345,15 @@ test_cp_bad_input_leaves_nothing() {
   [ -n "$ERR" ] || fail "checkpoint of a stopped container said nothing"
   bcmd delete "$(cid s)"
   # Restore onto an id that exists.
-  counter_bundle
-  must_create "$B" "$id"
+  B=$T_TMP/a  # the counter bundle made above
+  cp_create "$id"
   must_start "$id"
   wait_count 2
   cp_ --leave-running --image-path "$T_TMP/img" "$id"
   assert_rc 0 "checkpoint --leave-running"
   rs "$id" --image-path "$T_TMP/img"
   [ "$RC" != 0 ] || fail "restore onto an existing id succeeded"
-  assert_contains "$ERR" "$id" "the error names the id"
+  assert_contains "$ERR" "exists" "the error"
   assert_eq "$(state_field "$id" status)" running "the existing container"
   bcmd delete --force "$id"
 }
