@@ -3,7 +3,7 @@
 # their default configuration, in a Debian 12 guest with systemd as PID 1
 # (setup.sh builds it once into $BERTH_SYSTEMD_DIR), booted twice under
 # qemu (TCG):
-#   pure cgroup v2   the driver, engines and rootless suites
+#   pure cgroup v2   the driver, engines, rootless and checkpoint suites
 #   hybrid (v1)      the driver suite (systemd.unified_cgroup_hierarchy=0)
 # Each suite runs with berth and with Debian's runc as the control.
 #
@@ -57,7 +57,7 @@ passed=0 failed=0
 Q=$VMDIR/qemu
 for boot in $boots; do
 	case $boot in
-	v2) unified=1 suites=${BERTH_SYSTEMD_SUITES:-driver engines rootless} ;;
+	v2) unified=1 suites=${BERTH_SYSTEMD_SUITES:-driver engines rootless checkpoint} ;;
 	hybrid) unified=0 suites=${BERTH_SYSTEMD_SUITES:-driver} ;;
 	*) say "unknown boot $boot"; failed=$((failed + 1)); continue ;;
 	esac

@@ -67,6 +67,10 @@ rs() {
   fi
   OUT=$(cat "$T_TMP/.out")
   ERR=$(cat "$T_TMP/.err")
+  local log
+  for log in "$T_TMP"/img*/restore.log "$T_TMP"/img*/*/restore.log; do
+    [ "$RC" != 0 ] && [ -f "$log" ] && ERR="$ERR | $log: $(grep -h 'Error' "$log" | tail -n 3 | tr '\n' ' ')"
+  done
   if [ "$RC" = 0 ]; then
     local pid
     pid=$(state_field "$id" pid 2>/dev/null)
@@ -178,16 +182,19 @@ test_cp_lazy_pages_through_a_page_server() {
   cp_create "$id"
   must_start "$id"
   wait_count 3
-  # The status fd: the write end of a fifo, which berth closes after
-  # writing \0 once the pages are served.
+  # The status fd: a fifo's write-only end (runc wants it so), which the
+  # runtime closes after writing \0 once the pages are served; `keep` holds
+  # the fifo open for reading until dd reads it.
   mkfifo "$T_TMP/status"
-  exec {sfd}<>"$T_TMP/status"
+  exec {keep}<>"$T_TMP/status"
+  exec {sfd}>"$T_TMP/status"
   b checkpoint --lazy-pages --page-server "127.0.0.1:$port" --status-fd "$sfd" \
-    --work-path "$T_TMP/work" --image-path "$T_TMP/img" "$id" </dev/null >"$T_TMP/cp.out" 2>"$T_TMP/cp.err" &
+    --work-path "$T_TMP/work" --image-path "$T_TMP/img" "$id" </dev/null >"$T_TMP/cp.out" 2>"$T_TMP/cp.err" {keep}>&- &
   cpid=$!
   record_pid "$cpid"
   exec {sfd}>&-
   got=$(timeout 30 dd if="$T_TMP/status" bs=1 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+  exec {keep}>&-
   assert_eq "$got" 00 "what came over --status-fd (checkpoint said: $(cat "$T_TMP/cp.err"))"
   [ -f "$T_TMP/img/inventory.img" ] || fail "no inventory.img while the pages are served"
   before=$(count)
@@ -216,7 +223,8 @@ test_cp_lazy_pages_through_a_page_server() {
 test_cp_tcp_established() {
   # A loopback TCP connection inside the container, open across the
   # checkpoint: nc -l reads what a client sends once a second.
-  make_bundle a sh -c 'ip link set lo up; nc -l -p 5000 >/tmp/received & sleep 1; while :; do date +%s; sleep 1; done | nc 127.0.0.1 5000'
+  # (nc -l's stdin never ends: at its end nc would close the connection.)
+  make_bundle a sh -c 'ip link set lo up; sleep 100000 | nc -l -p 5000 >/tmp/received & sleep 1; while :; do date +%s; sleep 1; done | nc 127.0.0.1 5000'
   cfg "$B" 'for s in ("bounding", "effective", "permitted"): c["process"]["capabilities"][s].append("CAP_NET_ADMIN")'
   local id n
   id=$(cid a)
