@@ -15,7 +15,7 @@
 # not counted against berth. Exit status 0 when nothing of berth's failed.
 #
 # Environment: BERTH_SYSTEMD_BOOTS (default "v2 hybrid"),
-# BERTH_SYSTEMD_TIMEOUT (seconds per boot, default 900),
+# BERTH_SYSTEMD_TIMEOUT (seconds per boot, default 1200),
 # BERTH_SYSTEMD_SUITES (instead of each boot's own list),
 # BERTH_SYSTEMD_VERBOSE=1 (print failed tests' logs), BERTH_SYSTEMD_DIR.
 set -uo pipefail
@@ -25,7 +25,7 @@ bin=$(realpath "${1:-$repo/target/x86_64-unknown-linux-gnu/release/berth}")
 DIR=${BERTH_SYSTEMD_DIR:-/var/tmp/berth-systemd}
 VMDIR=${BERTH_VM_DIR:-/var/tmp/berth-vm}
 boots=${BERTH_SYSTEMD_BOOTS:-v2 hybrid}
-limit=${BERTH_SYSTEMD_TIMEOUT:-900}
+limit=${BERTH_SYSTEMD_TIMEOUT:-1200}
 
 say() { echo "systemd: $*" >&2; }
 result() {
