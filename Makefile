@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BERTH := target/x86_64-unknown-linux-gnu/release/berth
 CARGO ?= cargo
 
-.PHONY: all build static demo soak test-engines test-systemd test-k8s test test-unit test-integration test-vm bench install clean deps fuzz
+.PHONY: all build static demo soak test-engines test-systemd test-k8s test test-unit test-integration test-vm bench man install uninstall deb clean deps fuzz
 
 all: build
 
@@ -74,8 +74,28 @@ fuzz:
 bench: deps build
 	@bench/run.sh $(BERTH)
 
+# The man pages (berth.8, berth-COMMAND.8), made by berth itself from the
+# same definitions as its parser, into target/man.
+man: build
+	rm -rf target/man && $(BERTH) man target/man
+
+# The binary, man pages and bash, zsh and fish completions under PREFIX
+# (DESTDIR for staging; ZSH_COMPLETIONS_DIR, default
+# $(PREFIX)/share/zsh/vendor-completions, where your zsh looks).
 install: build
-	install -D -m 0755 $(BERTH) $(DESTDIR)$(PREFIX)/bin/berth
+	scripts/stage.sh $(BERTH) "$(DESTDIR)" $(PREFIX)
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/berth $(DESTDIR)$(PREFIX)/share/man/man8/berth.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/berth-*.8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/berth \
+		$(DESTDIR)$(or $(ZSH_COMPLETIONS_DIR),$(PREFIX)/share/zsh/vendor-completions)/_berth \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/berth.fish
+
+# A Debian package (dpkg-deb): target/berth_VERSION_amd64.deb.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+deb: build
+	scripts/deb.sh $(BERTH) target/berth_$(VERSION)_amd64.deb
 
 clean:
 	$(CARGO) clean

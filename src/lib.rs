@@ -12,6 +12,7 @@ pub mod container;
 pub mod error;
 pub mod features;
 pub mod hooks;
+pub mod hostcheck;
 pub mod json;
 pub mod logging;
 pub mod namespaces;

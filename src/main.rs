@@ -25,7 +25,10 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let msg = format!("{e:#}");
+            let mut msg = format!("{e:#}");
+            if cli::host_dependent(&msg) {
+                msg.push_str(" (`berth check` tells what this host supports)");
+            }
             berth::logging::log(berth::logging::Level::Error, &msg);
             // "error", as runc (level=error) and crun say it: scripts
             // and harnesses look for the word.

@@ -9,6 +9,7 @@
 #   rootless tests/rootless.sh: an ordinary user with lingering, its
 #            systemd and rootless Podman (pure v2 only)
 #   checkpoint tests/checkpoint.sh: checkpoint and restore through CRIU
+#   package    tests/package.sh: the Debian package (berth only)
 # Writes SHARE/results: `SUITE RUNTIME PASSED FAILED SKIPPED` per run and
 # `FAIL SUITE RUNTIME NAME` per failed test. Exit status 0 when the suites
 # ran (failures are in the results).
@@ -138,6 +139,11 @@ for suite in $SUITES; do
 		d=$(suite_dir checkpoint "$w/integration/systemd/tests/checkpoint.sh")
 		run_suite checkpoint "$d" berth /usr/local/bin/berth
 		run_suite checkpoint "$d" runc "$runc_bin"
+		;;
+	package)
+		cp "$share/berth.deb" "$w/berth.deb" 2>/dev/null
+		d=$(suite_dir package "$w/integration/systemd/tests/package.sh")
+		run_suite package "$d" berth /usr/local/bin/berth
 		;;
 	driver)
 		d=$(suite_dir driver "$w/integration/systemd/tests/driver.sh")

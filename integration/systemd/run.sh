@@ -3,7 +3,8 @@
 # their default configuration, in a Debian 12 guest with systemd as PID 1
 # (setup.sh builds it once into $BERTH_SYSTEMD_DIR), booted twice under
 # qemu (TCG):
-#   pure cgroup v2   the driver, engines, rootless and checkpoint suites
+#   pure cgroup v2   the driver, engines, rootless, checkpoint and package
+#                    suites
 #   hybrid (v1)      the driver suite (systemd.unified_cgroup_hierarchy=0)
 # Each suite runs with berth and with Debian's runc as the control.
 #
@@ -50,6 +51,8 @@ cp "$repo/integration/k8s/run.sh" "$repo/integration/k8s/oci-archive.py" "$share
 [ -n "${BERTH_K8S_CLIENT:-}" ] && install -m 0755 "$BERTH_K8S_CLIENT" "$share/integration/k8s/client"
 [ -n "${BERTH_K8S_PAUSE:-}" ] && install -m 0755 "$BERTH_K8S_PAUSE" "$share/integration/k8s/pause"
 install -m 0755 "$here/guest.sh" "$share/run.sh"
+# The Debian package of the binary under test, for the package suite.
+"$repo/scripts/deb.sh" "$bin" "$share/berth.deb" >/dev/null || say "scripts/deb.sh failed: the package suite will say so"
 logdir=$repo/target/systemd
 mkdir -p "$logdir"
 
@@ -57,7 +60,7 @@ passed=0 failed=0
 Q=$VMDIR/qemu
 for boot in $boots; do
 	case $boot in
-	v2) unified=1 suites=${BERTH_SYSTEMD_SUITES:-driver engines rootless checkpoint} ;;
+	v2) unified=1 suites=${BERTH_SYSTEMD_SUITES:-driver engines rootless checkpoint package} ;;
 	hybrid) unified=0 suites=${BERTH_SYSTEMD_SUITES:-driver} ;;
 	*) say "unknown boot $boot"; failed=$((failed + 1)); continue ;;
 	esac

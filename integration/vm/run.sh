@@ -122,7 +122,7 @@ setup_args=()
 # tests-v2.sh checks create/delete of the v2 cgroup itself. Each test takes
 # ~10 s under TCG and the VM part of `make test` must stay under 10
 # minutes. BERTH_VM_FILTER=all runs every test.
-SUBSET='^test_(escape_overwrite_|apparmor_|delete_force_created|kill_all|dev_|bad_cgroups|pause_|ps_json|exec_cgroup|exec_paused|cgroup_|update_|events_)'
+SUBSET='^test_(check_|escape_overwrite_|apparmor_|delete_force_created|kill_all|dev_|bad_cgroups|pause_|ps_json|exec_cgroup|exec_paused|cgroup_|update_|events_)'
 filter=${BERTH_VM_FILTER-$SUBSET}
 [ "$filter" = all ] && filter=
 

@@ -110,6 +110,13 @@ fn block(rule: &Rule) -> Vec<Insn> {
     b
 }
 
+/// Whether this kernel loads a cgroup device program for berth (`berth
+/// check`): one that allows everything, loaded and dropped at once (it is
+/// never attached).
+pub fn probe() -> Result<()> {
+    bpf::load_device_program(&[Insn::mov_imm(R0, 1), Insn::exit()], "berth_probe").map(drop)
+}
+
 /// Make `rules` (`linux.resources.devices`, then berth's default devices)
 /// the device filter of the cgroup `dir`, in place of whatever device
 /// programs were attached there before (a later `update` calls this

@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub use device_filter::probe as probe_device_programs;
 pub use layout::{unescape, Layout};
 
 /// Where a container's cgroup lives: one directory per hierarchy.

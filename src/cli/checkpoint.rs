@@ -92,6 +92,7 @@ pub struct Args {
     /// served, and then closes.
     #[arg(long)]
     pub status_fd: Option<i32>,
+    /// The container's id.
     pub id: String,
 }
 

@@ -28,6 +28,7 @@ pub struct Args {
     /// Pass fds 3..3+N into the container.
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    /// The container's id.
     pub id: String,
 }
 

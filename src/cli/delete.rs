@@ -6,6 +6,7 @@ pub struct Args {
     /// Kill a running container first.
     #[arg(short, long)]
     pub force: bool,
+    /// The container's id.
     pub id: String,
 }
 

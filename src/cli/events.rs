@@ -10,6 +10,7 @@ pub struct Args {
     /// How often to print stats while streaming (5s, 500ms, ...).
     #[arg(long, default_value = "5s")]
     pub interval: String,
+    /// The container's id.
     pub id: String,
 }
 

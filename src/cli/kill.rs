@@ -7,6 +7,7 @@ pub struct Args {
     /// Signal every process in the container's cgroup.
     #[arg(short, long)]
     pub all: bool,
+    /// The container's id.
     pub id: String,
     /// Name (KILL, SIGKILL) or number; default TERM.
     #[arg(default_value = "TERM")]

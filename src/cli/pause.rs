@@ -3,6 +3,7 @@ use berth::state::Root;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// The container's id.
     pub id: String,
 }
 

@@ -8,6 +8,7 @@ pub struct Args {
     /// (an array of host pids).
     #[arg(short, long, default_value = "table")]
     pub format: String,
+    /// The container's id.
     pub id: String,
     /// Options for the host's ps in table format (default -ef), after the
     /// id (and `--` when the first starts with '-' and could be berth's).

@@ -27,6 +27,7 @@ pub struct Args {
     /// Refused: CRIU restores the mount namespace and its root itself.
     #[arg(long)]
     pub no_pivot: bool,
+    /// The container's id.
     pub id: String,
 }
 

@@ -11,32 +11,46 @@ pub struct Args {
     /// A linux.resources JSON file ("-": stdin); excludes the other flags.
     #[arg(short = 'r', long)]
     pub resources: Option<String>,
+    /// Block IO weight, 10 to 1000.
     #[arg(long)]
     pub blkio_weight: Option<u16>,
+    /// CPU CFS period in microseconds.
     #[arg(long)]
     pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds per period (-1: none).
     #[arg(long, allow_hyphen_values = true)]
     pub cpu_quota: Option<i64>,
+    /// CPU CFS burst in microseconds.
     #[arg(long)]
     pub cpu_burst: Option<u64>,
+    /// CPU shares (relative weight).
     #[arg(long, alias = "cpu-shares")]
     pub cpu_share: Option<u64>,
+    /// Realtime period in microseconds.
     #[arg(long)]
     pub cpu_rt_period: Option<u64>,
+    /// Realtime runtime in microseconds per period.
     #[arg(long, allow_hyphen_values = true)]
     pub cpu_rt_runtime: Option<i64>,
+    /// cpu.idle: 1 makes the cgroup an idle one (SCHED_IDLE), 0 not.
     #[arg(long)]
     pub cpu_idle: Option<i64>,
+    /// CPUs the container may run on (e.g. 0-3,6).
     #[arg(long)]
     pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (e.g. 0,1).
     #[arg(long)]
     pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with k, m, g; -1: none).
     #[arg(long, allow_hyphen_values = true)]
     pub memory: Option<String>,
+    /// Memory soft limit (bytes, or with k, m, g).
     #[arg(long, allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (bytes, or with k, m, g; -1: none).
     #[arg(long, allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
+    /// Most processes at once (-1: no limit).
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Intel RDT (not supported: refused).
@@ -45,6 +59,7 @@ pub struct Args {
     /// Intel RDT (not supported: refused).
     #[arg(long)]
     pub mem_bw_schema: Option<String>,
+    /// The container's id.
     pub id: String,
 }
 

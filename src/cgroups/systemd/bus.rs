@@ -397,7 +397,7 @@ fn wait_readable(sock: &UnixStream, timeout: Duration) -> CallResult<()> {
 
 /// The system bus's socket: DBUS_SYSTEM_BUS_ADDRESS's first unix:path=,
 /// else the standard one.
-fn system_bus_path() -> String {
+pub fn system_bus_path() -> String {
     std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
         .ok()
         .and_then(|a| unix_path(&a))

@@ -20,7 +20,7 @@ use std::time::Duration;
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
-pub use bus::user_bus_path;
+pub use bus::{system_bus_path, user_bus_path};
 pub use path::UnitPath;
 use props::{prop, Property, Value};
 
