@@ -1,7 +1,7 @@
 //! The cgroup layout, the controllers there are, and whether the caller
 //! may make cgroups.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Caller, Fact};
 use crate::cgroups::Layout;
@@ -165,8 +165,7 @@ fn delegation(l: &Layout, caller: Caller) -> Fact {
     )
 }
 
-fn writable(dir: &PathBuf) -> bool {
-    let procs: PathBuf = Path::new(dir).join("cgroup.procs");
-    nix::unistd::access(dir.as_path(), nix::unistd::AccessFlags::W_OK).is_ok()
-        && nix::unistd::access(procs.as_path(), nix::unistd::AccessFlags::W_OK).is_ok()
+fn writable(dir: &Path) -> bool {
+    let w = |p: &Path| nix::unistd::access(p, nix::unistd::AccessFlags::W_OK).is_ok();
+    w(dir) && w(&dir.join("cgroup.procs"))
 }
