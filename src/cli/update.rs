@@ -53,10 +53,11 @@ pub struct Args {
     /// Most processes at once (-1: no limit).
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Intel RDT (not supported: refused).
+    /// Intel RDT L3 cache schema (refused: RDT is set at create only).
     #[arg(long)]
     pub l3_cache_schema: Option<String>,
-    /// Intel RDT (not supported: refused).
+    /// Intel RDT memory bandwidth schema (refused: RDT is set at create
+    /// only).
     #[arg(long)]
     pub mem_bw_schema: Option<String>,
     /// The container's id.
@@ -134,7 +135,7 @@ fn delta_from_flags(a: &Args) -> Result<Value> {
 
 pub fn run(root: &Root, a: Args) -> Result<u8> {
     if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
-        bail!("--l3-cache-schema/--mem-bw-schema: berth has no Intel RDT support");
+        bail!("--l3-cache-schema/--mem-bw-schema: berth applies linux.intelRdt at create only; update does not change it");
     }
     let flags = delta_from_flags(&a)?;
     let delta = match &a.resources {

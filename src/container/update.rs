@@ -121,17 +121,15 @@ pub fn update(root: &Root, id: &str, delta: &Value) -> Result<()> {
     // containerd's update sends the whole resources, the devices as they
     // were at create: the same rules are no change. Other rules are
     // refused (a live device policy is not replaced).
+    // Compared parsed, so that fields written out or left to their
+    // defaults are the same rules.
     if let Some(devices) = delta.as_object_mut().and_then(|m| m.remove("devices")) {
-        if !devices.is_null()
-            && devices
-                != old
-                    .get("devices")
-                    .cloned()
-                    .unwrap_or(Value::Array(Vec::new()))
-        {
+        if !devices.is_null() {
             let new = parse(&serde_json::json!({ "devices": devices }), "resources")?;
             let current = parse(&old, "resources")?;
-            if new.devices() != current.devices() {
+            if new.devices().clone().unwrap_or_default()
+                != current.devices().clone().unwrap_or_default()
+            {
                 return Err(Error::InvalidConfig(
                     "update: linux.resources.devices cannot be changed on a live container".into(),
                 ));
