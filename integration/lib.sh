@@ -216,6 +216,50 @@ bg() {
   record_pid "$BG_PID"
 }
 
+# ------------------------------------------------------------- terminals --
+
+# start_console_receiver SOCKET OUT: in the background, receive a pty
+# master over SOCKET (SCM_RIGHTS; the count of fds goes to OUT.meta),
+# write "hello\n" to it, copy everything read to OUT until the container's
+# side closes, then write OUT.done.
+start_console_receiver() {
+  cat >"$T_TMP/recv.py" <<'EOF'
+import os, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(1)
+open(path + ".ready", "w").close()
+s.settimeout(30)
+c, _ = s.accept()
+msg, fds, flags, addr = socket.recv_fds(c, 1024, 4)
+with open(out + ".meta", "w") as f:
+    f.write("%d\n" % len(fds))
+master = fds[0]
+os.write(master, b"hello\n")
+data = b""
+while True:
+    try:
+        d = os.read(master, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    data += d
+    with open(out, "wb") as f:
+        f.write(data)
+with open(out + ".done", "w") as f:
+    f.write("done\n")
+EOF
+  bg "$PY" -S "$T_TMP/recv.py" "$1" "$2"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ -e "$1.ready" ] && return 0
+    sleep 0.05
+  done
+  fail "console receiver did not start"
+}
+
 # --------------------------------------------------------------- bundles --
 
 # cfg BUNDLE PYCODE...: edit BUNDLE/config.json with Python statements on

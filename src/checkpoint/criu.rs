@@ -294,16 +294,40 @@ fn receive(sock: &OwnedFd) -> Result<(Vec<u8>, Vec<OwnedFd>)> {
     Ok((buf, fds))
 }
 
-/// Whether CRIU is here and can work on this kernel as this user (`criu
-/// check` says so): what `berth features` reports.
-pub fn works() -> bool {
-    Command::new("criu")
+/// What `criu check` says: CRIU missing, CRIU able to work on this kernel
+/// as this user, or failing with its own (non-empty) lines. One run, for
+/// `berth features`, `berth check` and the errors of a failed request.
+pub enum CheckOutcome {
+    Missing,
+    Passes,
+    Fails(Vec<String>),
+}
+
+pub fn check() -> CheckOutcome {
+    let Ok(o) = Command::new("criu")
         .arg("check")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        .output()
+    else {
+        return CheckOutcome::Missing;
+    };
+    if o.status.success() {
+        return CheckOutcome::Passes;
+    }
+    let text =
+        String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+    CheckOutcome::Fails(
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// Whether CRIU works here (what `berth features` reports).
+pub fn works() -> bool {
+    matches!(check(), CheckOutcome::Passes)
 }
 
 /// An error with the lines of CRIU's log that say what went wrong, and
@@ -334,16 +358,11 @@ fn with_log(e: Error, log: Option<&Log>) -> Error {
             }
         }
     }
-    if let Ok(o) = Command::new("criu").arg("check").output() {
-        if !o.status.success() {
-            let words = String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" | ");
-            out.push_str(&format!("; `criu check` fails on this host: {words}"));
-        }
+    if let CheckOutcome::Fails(lines) = check() {
+        out.push_str(&format!(
+            "; `criu check` fails on this host: {}",
+            lines.join(" | ")
+        ));
     }
     Error::Other(out)
 }

@@ -10,7 +10,7 @@ pub mod opts;
 mod proto;
 pub mod restore;
 
-pub use criu::works as criu_works;
+pub use criu::{check as criu_check, works as criu_works, CheckOutcome};
 pub use dump::{checkpoint, DumpOptions};
 pub use opts::{empty_ns_flags, CgroupsMode, Common};
 pub use restore::{restore, RestoreOptions};

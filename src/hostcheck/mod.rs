@@ -81,10 +81,9 @@ struct Caller {
 
 impl Caller {
     fn detect() -> Caller {
-        let uid = nix::unistd::geteuid().as_raw();
         Caller {
-            uid,
-            rootless: uid != 0 || crate::userns::running_in(),
+            uid: nix::unistd::geteuid().as_raw(),
+            rootless: crate::userns::unprivileged(),
         }
     }
 }

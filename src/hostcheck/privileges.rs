@@ -41,24 +41,21 @@ fn user_name(uid: u32) -> Option<String> {
         .map(|u| u.name)
 }
 
-/// The capability bounding set, from /proc/self/status.
-fn bounding_set() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
-    u64::from_str_radix(hex.trim(), 16).ok()
-}
-
 fn capabilities(c: Caller) -> Fact {
-    let Some(bnd) = bounding_set() else {
-        return Fact::warn(
-            "capabilities",
-            "the bounding set is unreadable (/proc/self/status)",
-            "unknown which capabilities containers can hold",
-        );
+    let bnd = match caps::read(None, caps::CapSet::Bounding) {
+        Ok(b) => b,
+        Err(e) => {
+            return Fact::warn(
+                "capabilities",
+                format!("the bounding set is unreadable: {e}"),
+                "unknown which capabilities containers can hold",
+            )
+        }
     };
-    let mut missing: Vec<String> = caps::all()
+    // The kernel's own capabilities, not every name the crate knows.
+    let mut missing: Vec<String> = caps::runtime::thread_all_supported()
         .into_iter()
-        .filter(|cap| bnd & (1u64 << cap.index()) == 0)
+        .filter(|cap| !bnd.contains(cap))
         .map(|cap| cap.to_string())
         .collect();
     missing.sort();

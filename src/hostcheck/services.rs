@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use super::{Caller, Fact};
 use crate::cgroups::systemd::{system_bus_path, user_bus_path};
+use crate::checkpoint::CheckOutcome;
 
 pub(super) fn systemd(caller: Caller) -> Fact {
     if !Path::new("/run/systemd/system").is_dir() {
@@ -69,35 +70,28 @@ pub(super) fn criu(caller: Caller) -> Fact {
             "checkpoint and restore need root (as with runc)",
         );
     }
-    match Command::new("criu")
-        .arg("check")
-        .stdin(Stdio::null())
-        .output()
-    {
-        Ok(o) if o.status.success() => Fact::ok(
+    match crate::checkpoint::criu_check() {
+        CheckOutcome::Passes => Fact::ok(
             "criu",
             format!("CRIU {version}: criu check passes"),
             "checkpoint and restore work",
         ),
-        Ok(o) => {
-            let text = String::from_utf8_lossy(&o.stderr).into_owned()
-                + &String::from_utf8_lossy(&o.stdout);
-            let first_error = text
-                .lines()
+        CheckOutcome::Fails(lines) => {
+            let first_error = lines
+                .iter()
                 .find(|l| l.contains("Error"))
-                .or_else(|| text.lines().last())
-                .unwrap_or("")
-                .trim()
-                .to_string();
+                .or(lines.last())
+                .cloned()
+                .unwrap_or_default();
             Fact::warn(
                 "criu",
                 format!("CRIU {version}: criu check fails: {first_error}"),
                 "checkpoint and restore fail on this kernel",
             )
         }
-        Err(e) => Fact::warn(
+        CheckOutcome::Missing => Fact::warn(
             "criu",
-            format!("CRIU {version}: criu check: {e}"),
+            format!("CRIU {version}: criu check could not be run"),
             "checkpoint and restore fail",
         ),
     }

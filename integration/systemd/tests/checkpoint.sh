@@ -176,7 +176,7 @@ test_cp_pre_dump_then_dump() {
 
 test_cp_lazy_pages_through_a_page_server() {
   counter_bundle
-  local id id2 port=27277 cpid got before i
+  local id id2 port=27277 cpid got before
   id=$(cid a)
   id2=$(cid b)
   cp_create "$id"
@@ -207,11 +207,7 @@ test_cp_lazy_pages_through_a_page_server() {
   rs "$id2" --image-path "$T_TMP/img" --lazy-pages
   assert_rc 0 "restore --lazy-pages"
   wait_count "$before"
-  for ((i = 0; i < 300; i++)); do
-    kill -0 "$cpid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$cpid" 2>/dev/null && fail "checkpoint --lazy-pages still runs after the restore"
+  wait_gone "$cpid" 30 || fail "checkpoint --lazy-pages still runs after the restore"
   wait "$cpid"
   assert_eq "$?" 0 "checkpoint --lazy-pages's status (it said: $(cat "$T_TMP/cp.err"))"
   bcmd state "$id"
@@ -269,38 +265,6 @@ test_cp_bind_mount_and_tmpfs() {
   bcmd delete --force "$id"
 }
 
-# console_receiver SOCKET OUT: in the background, take the pty master
-# sent over SOCKET and append what it reads to OUT until the container's
-# side closes.
-console_receiver() {
-  cat >"$T_TMP/recv.py" <<'EOF'
-import os, socket, sys
-path, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path)
-s.listen(1)
-s.settimeout(120)
-c, _ = s.accept()
-_, fds, _, _ = socket.recv_fds(c, 1024, 4)
-with open(out, "ab", buffering=0) as f:
-    while True:
-        try:
-            d = os.read(fds[0], 4096)
-        except OSError:
-            break
-        if not d:
-            break
-        f.write(d)
-EOF
-  bg "$PY" -S "$T_TMP/recv.py" "$1" "$2"
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [ -S "$1" ] && return 0
-    sleep 0.05
-  done
-  fail "the console receiver did not start"
-}
-
 # term_saw OUT LINE: OUT (a terminal's output, \r\n) has the line LINE.
 term_saw() { tr -d '\r' <"$1" 2>/dev/null | grep -qx "$2"; }
 
@@ -309,7 +273,7 @@ test_cp_terminal_restored_to_a_new_console_socket() {
   cfg "$B" 'c["process"]["terminal"] = True'
   local id before i
   id=$(cid a)
-  console_receiver "$T_TMP/c1.sock" "$T_TMP/c1.out"
+  start_console_receiver "$T_TMP/c1.sock" "$T_TMP/c1.out"
   bcreate "$B" "$id" --console-socket "$T_TMP/c1.sock"
   assert_rc 0 "create --console-socket"
   must_start "$id"
@@ -319,7 +283,7 @@ test_cp_terminal_restored_to_a_new_console_socket() {
   assert_rc 0 "checkpoint of a container with a terminal"
   before=$(count)
   bcmd delete --force "$id"
-  console_receiver "$T_TMP/c2.sock" "$T_TMP/c2.out"
+  start_console_receiver "$T_TMP/c2.sock" "$T_TMP/c2.out"
   rs "$id" --image-path "$T_TMP/img" --console-socket "$T_TMP/c2.sock"
   assert_rc 0 "restore --console-socket"
   # The restored process goes on counting, onto the new terminal.
